@@ -1,0 +1,2 @@
+/* Stands in for a layer that has no sources yet. */
+typedef int cronc_empty_module;
