@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define URL_MAX_HOST 255 /* canonical host length limit, brackets included */
+#define URL_MAX_HOST   255               /* canonical host length limit, brackets included */
+#define URL_MAX_LENGTH (2 * 1024 * 1024) /* longer input is refused (Chromium's limit) */
 
 typedef enum url_scheme {
   URL_SCHEME_INVALID = 0,
@@ -37,10 +38,12 @@ typedef struct url_origin {
   char host[URL_MAX_HOST + 1];
 } url_origin;
 
-/* A parsed URL. All strings are owned by the url and NUL-terminated. */
+/* A parsed URL. All strings are owned by the url and NUL-terminated. They
+ * share one allocation (spec first): release them only with url_free(), and
+ * never free or replace a field on its own. */
 typedef struct url {
   url_scheme scheme;
-  char *host;         /* canonical */
+  char *host; /* canonical */
   url_host_kind host_kind;
   uint16_t port;      /* effective port (the default if none was given) */
   bool port_explicit; /* a non-default port was written */
@@ -51,19 +54,28 @@ typedef struct url {
   char *spec;         /* the canonical serialisation, without fragment */
 } url;
 
-const char *url_scheme_name(url_scheme s); /* "https"; "" for invalid */
+const char *url_scheme_name(url_scheme s);                    /* "https"; "" for invalid */
 url_scheme url_scheme_from_string(const char *s, size_t len); /* case-insensitive */
 uint16_t url_default_port(url_scheme s);
 bool url_scheme_is_secure(url_scheme s); /* https, wss */
 
-/* Parses an absolute URL. Returns 0, ERR_INVALID_URL or
- * ERR_UNKNOWN_URL_SCHEME (a scheme other than the four). On error *out is
- * left zeroed and need not be freed. The fragment is dropped. */
+/* Parses an absolute URL (WHATWG rules for special schemes, no base URL):
+ * leading/trailing C0 controls and spaces stripped, tabs and newlines
+ * removed, a backslash read as '/', any number of slashes after "scheme:", userinfo
+ * up to the last '@', an empty port meaning the default, dot segments
+ * resolved, path and query percent-encoded as browsers do. Returns 0,
+ * ERR_INVALID_URL, ERR_UNKNOWN_URL_SCHEME (a scheme other than the four) or
+ * ERR_OUT_OF_MEMORY. On error *out is left zeroed and need not be freed. The
+ * fragment is dropped. Empty username/password are stored as NULL. */
 int url_parse(const char *s, size_t len, url *out);
 void url_free(url *u);
 
 /* Canonicalises a host (no port) into out (out_size >= URL_MAX_HOST + 1).
- * Accepts a bracketed IPv6 literal. Returns 0 or ERR_INVALID_URL. */
+ * Accepts a bracketed IPv6 literal, and also a bare one ("::1", as
+ * inet_ntop writes it); both come out bracketed. Names are percent-decoded,
+ * lower-cased and, when non-ASCII, converted to punycode; a name ending in a
+ * numeric label must be a valid IPv4 address (WHATWG). A trailing dot is
+ * kept. Returns 0 or ERR_INVALID_URL. */
 int url_canon_host(const char *host, size_t len, char *out, size_t out_size,
                    url_host_kind *kind_out);
 

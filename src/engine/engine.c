@@ -1,0 +1,308 @@
+#include "engine/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/strbuf.h"
+#include "cronc/cronc.h"
+#include "http/quic_hints.h"
+
+struct engine {
+  engine_params params;
+  char *storage_path;
+  const base_clock *clock;
+  netlog *nl;
+  netlog_file_writer *nl_file;
+  netlog_source source;
+  base_runner *runner;
+  bool own_thread;
+
+  /* Network-thread state. */
+  props *props;
+  store *store;
+  base_timer write_timer;
+  base_timer expiry_timer;
+  bool timers_open;
+  bool dirty;
+  bool shut_down;
+  int pending_closes; /* timers whose close callback has not run yet */
+  bool free_requested;
+  int start_error;
+};
+
+void engine_params_init(engine_params *p) {
+  memset(p, 0, sizeof *p);
+  p->enable_quic = true;
+  p->enable_http2 = true;
+  p->broken_exponential_backoff = true;
+}
+
+static void arm_expiry_timer(engine *e);
+
+static void write_timer_fired(base_timer *t, void *user_data) {
+  (void)t;
+  engine_flush_store(user_data);
+}
+
+static void expiry_timer_fired(base_timer *t, void *user_data) {
+  (void)t;
+  engine *e = user_data;
+  props_run_expiry(e->props);
+  arm_expiry_timer(e);
+}
+
+/* Arms the expiry timer for the soonest broken-service expiry (props also
+ * expires lazily at every call, so the timer only matters for persistence
+ * and for alternatives to be dropped while nobody asks). */
+static void arm_expiry_timer(engine *e) {
+  if (!e->timers_open || e->shut_down)
+    return;
+  int64_t next = props_next_expiry(e->props);
+  if (next == INT64_MAX) {
+    base_timer_stop(&e->expiry_timer);
+    return;
+  }
+  int64_t delta_us = next - base_clock_ticks(e->clock);
+  uint64_t delay_ms = delta_us <= 0 ? 0 : (uint64_t)((delta_us + 999) / 1000);
+  base_timer_start(&e->expiry_timer, delay_ms, 0, expiry_timer_fired, e);
+}
+
+/* Server properties changed in a way worth persisting. */
+static void props_changed(void *user_data) {
+  engine *e = user_data;
+  e->dirty = true;
+  if (!e->timers_open || e->shut_down)
+    return;
+  if (e->store && store_is_writable(e->store) && !base_timer_is_running(&e->write_timer))
+    base_timer_start(&e->write_timer, e->params.store_write_delay_ms, 0, write_timer_fired, e);
+  arm_expiry_timer(e);
+}
+
+int engine_flush_store(engine *e) {
+  if (!e->store || !e->dirty || !store_is_writable(e->store))
+    return CRONC_OK;
+  props_snapshot snap;
+  props_snapshot_init(&snap);
+  int rv = props_take_snapshot(e->props, &snap);
+  if (rv == CRONC_OK)
+    rv = store_save_props(e->store, &snap);
+  props_snapshot_free(&snap);
+  if (rv == CRONC_OK)
+    e->dirty = false;
+  return rv;
+}
+
+static void add_quic_hints(engine *e) {
+  for (size_t i = 0; i < e->params.n_quic_hints; i++) {
+    const engine_quic_hint *h = &e->params.quic_hints[i];
+    /* An invalid hint is logged (CRONC_QUIC_HINT_INVALID) and skipped, as
+     * Cronet does; it never stops the engine. */
+    props_add_quic_hint(e->props, h->host, h->port, h->alternate_port);
+  }
+}
+
+/* Runs on the network thread: everything that lives there is made here. */
+static void start_on_network_thread(void *arg) {
+  engine *e = arg;
+  props_params pp;
+  props_params_init(&pp);
+  pp.clock = e->clock;
+  pp.nl = e->nl;
+  e->props = props_new(&pp);
+  if (!e->props) {
+    e->start_error = CRONC_ERR_OUT_OF_MEMORY;
+    return;
+  }
+  if (e->params.broken_initial_delay_us > 0)
+    broken_altsvc_set_delay_params(props_broken(e->props), e->params.broken_initial_delay_us,
+                                   e->params.broken_exponential_backoff);
+
+  if (e->storage_path) {
+    int rv = store_open(e->storage_path, STORE_OPEN_READ_WRITE, e->nl, &e->store);
+    if (rv != CRONC_OK) {
+      e->start_error = rv;
+      return;
+    }
+    props_snapshot snap;
+    rv = store_load_props(e->store, &snap);
+    if (rv == CRONC_OK)
+      rv = props_apply_snapshot(e->props, &snap);
+    props_snapshot_free(&snap);
+    if (rv != CRONC_OK)
+      netlog_add_net_error(e->nl, e->source, NETLOG_TYPE_FAILED, rv);
+  }
+  /* Hints are configuration, not learned state: added after the load so
+   * they win, and not a reason to write. */
+  add_quic_hints(e);
+  e->dirty = false;
+
+  if (base_timer_init(e->runner, &e->write_timer) != CRONC_OK ||
+      base_timer_init(e->runner, &e->expiry_timer) != CRONC_OK) {
+    e->start_error = CRONC_ERR_INSUFFICIENT_RESOURCES;
+    return;
+  }
+  e->timers_open = true;
+  props_set_change_callback(e->props, props_changed, e);
+  arm_expiry_timer(e);
+}
+
+static void timer_closed(base_timer *t, void *user_data) {
+  (void)t;
+  engine *e = user_data;
+  if (--e->pending_closes == 0 && e->free_requested)
+    free(e);
+}
+
+/* Runs on the network thread: flush, then tear down what lives there. */
+static void stop_on_network_thread(void *arg) {
+  engine *e = arg;
+  if (e->props) {
+    props_set_change_callback(e->props, NULL, NULL);
+    int rv = engine_flush_store(e);
+    if (rv != CRONC_OK)
+      netlog_add_net_error(e->nl, e->source, NETLOG_TYPE_CRONC_STORE_WRITE_FAILED, rv);
+  }
+  if (e->timers_open) {
+    e->timers_open = false;
+    if (e->own_thread) {
+      /* The runner's shutdown closes what is still open before the join. */
+      base_timer_close(&e->write_timer, NULL, NULL);
+      base_timer_close(&e->expiry_timer, NULL, NULL);
+    } else {
+      e->pending_closes = 2;
+      base_timer_close(&e->write_timer, timer_closed, e);
+      base_timer_close(&e->expiry_timer, timer_closed, e);
+    }
+  }
+  store_close(e->store);
+  e->store = NULL;
+  props_free(e->props);
+  e->props = NULL;
+}
+
+int engine_run(engine *e, base_task_fn fn, void *arg) {
+  if (!e || !fn)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  if (!e->own_thread) {
+    if (!base_runner_is_current(e->runner))
+      return CRONC_ERR_INVALID_ARGUMENT;
+    fn(arg);
+    return CRONC_OK;
+  }
+  return base_runner_post_and_wait(e->runner, fn, arg);
+}
+
+int engine_post(engine *e, base_task_fn fn, void *arg) {
+  if (!e)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  return base_runner_post(e->runner, fn, arg);
+}
+
+static void engine_destroy(engine *e) {
+  netlog_file_writer_close(e->nl_file);
+  netlog_free(e->nl);
+  free(e->storage_path);
+  e->storage_path = NULL;
+  e->nl = NULL;
+  e->nl_file = NULL;
+}
+
+int engine_new(const engine_params *params, engine **out) {
+  if (!params || !out)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  *out = NULL;
+  engine *e = calloc(1, sizeof *e);
+  if (!e)
+    return CRONC_ERR_OUT_OF_MEMORY;
+  e->params = *params;
+  if (!e->params.store_write_delay_ms)
+    e->params.store_write_delay_ms = ENGINE_DEFAULT_STORE_WRITE_DELAY_MS;
+  e->clock = params->clock ? params->clock : base_clock_system();
+  if (params->storage_path && params->storage_path[0]) {
+    e->storage_path = strdup(params->storage_path);
+    if (!e->storage_path) {
+      free(e);
+      return CRONC_ERR_OUT_OF_MEMORY;
+    }
+  }
+  e->params.storage_path = e->storage_path;
+  e->params.netlog_path = NULL; /* not kept; opened below */
+  e->params.quic_hints = NULL;  /* used only during start (copied by props) */
+
+  e->nl = netlog_new(e->clock);
+  if (!e->nl) {
+    engine_destroy(e);
+    free(e);
+    return CRONC_ERR_OUT_OF_MEMORY;
+  }
+  int rv = CRONC_OK;
+  if (params->netlog_path && params->netlog_path[0])
+    rv = netlog_file_writer_open(e->nl, params->netlog_path, &e->nl_file);
+  if (rv != CRONC_OK) {
+    engine_destroy(e);
+    free(e);
+    return rv;
+  }
+  e->source = netlog_source_new(e->nl, NETLOG_SOURCE_CRONC_ENGINE);
+  netlog_add(e->nl, e->source, NETLOG_TYPE_CRONC_ENGINE_START, NETLOG_PHASE_BEGIN, NULL);
+
+  e->own_thread = params->loop == NULL;
+  rv = e->own_thread ? base_runner_new_thread(&e->runner)
+                     : base_runner_new_on_loop(params->loop, &e->runner);
+  if (rv != CRONC_OK) {
+    engine_destroy(e);
+    free(e);
+    return rv;
+  }
+  /* Hints are read during start only; keep the caller's array until then. */
+  e->params.quic_hints = params->quic_hints;
+  rv = engine_run(e, start_on_network_thread, e);
+  e->params.quic_hints = NULL;
+  e->params.n_quic_hints = 0;
+  if (rv == CRONC_OK)
+    rv = e->start_error;
+  netlog_add_net_error(e->nl, e->source, NETLOG_TYPE_CRONC_ENGINE_START, rv);
+  if (rv != CRONC_OK) {
+    engine_shutdown(e);
+    engine_free(e);
+    return rv;
+  }
+  *out = e;
+  return CRONC_OK;
+}
+
+props *engine_props(engine *e) { return e->props; }
+netlog *engine_netlog(engine *e) { return e->nl; }
+base_runner *engine_runner(engine *e) { return e->runner; }
+bool engine_enable_quic(const engine *e) { return e->params.enable_quic; }
+bool engine_enable_http2(const engine *e) { return e->params.enable_http2; }
+
+int engine_shutdown(engine *e) {
+  if (!e)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  if (e->shut_down)
+    return CRONC_OK;
+  if (e->own_thread && base_runner_is_current(e->runner))
+    return CRONC_ERR_INVALID_ARGUMENT;
+  int rv = engine_run(e, stop_on_network_thread, e);
+  if (rv != CRONC_OK)
+    return rv;
+  e->shut_down = true;
+  rv = base_runner_shutdown(e->runner);
+  netlog_add(e->nl, e->source, NETLOG_TYPE_CRONC_ENGINE_SHUTDOWN, NETLOG_PHASE_NONE, NULL);
+  return rv;
+}
+
+void engine_free(engine *e) {
+  if (!e)
+    return;
+  if (engine_shutdown(e) != CRONC_OK)
+    return; /* called from the network thread: refusing beats a deadlock */
+  base_runner_free(e->runner);
+  e->runner = NULL;
+  engine_destroy(e);
+  if (e->pending_closes > 0)
+    e->free_requested = true; /* timer_closed frees it */
+  else
+    free(e);
+}

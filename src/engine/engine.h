@@ -1,0 +1,105 @@
+/* engine/engine: the object that owns a network stack instance (Chromium's
+ * URLRequestContext plus Cronet's engine glue).
+ *
+ * An engine owns: the network thread (a base_runner: its own thread, or a
+ * libuv loop the application runs), the NetLog (and its file writer when a
+ * NetLog path is given), server properties, and the store under the storage
+ * path. At start it opens the store, loads server properties from it and
+ * adds the QUIC hints; while it runs, every change worth persisting marks the
+ * properties dirty and arms a short write timer, so bursts of changes become
+ * one write; broken-service expiry runs on a timer at the next expiry; at
+ * shutdown a pending write is flushed.
+ *
+ * Threads: engine_new/engine_shutdown/engine_free are called from an
+ * application thread (not the network thread) for an engine on its own
+ * thread, and on the loop's thread for an engine on the application's loop.
+ * Everything an engine owns lives on its network thread; reach it with
+ * engine_post() or engine_run(). engine_props()/engine_netlog() return
+ * objects to be used on the network thread only (the netlog itself is
+ * thread-safe). */
+#ifndef CRONC_ENGINE_ENGINE_H
+#define CRONC_ENGINE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/clock.h"
+#include "base/netlog.h"
+#include "base/thread.h"
+#include "http/server_properties.h"
+#include "store/store.h"
+
+/* Changes are written this long after the first one of a burst. Chromium
+ * waits 60 s (plus Cronet's 10 s); cronc's writes are small SQLite
+ * transactions, so a short delay keeps the disk current without writing per
+ * change. */
+#define ENGINE_DEFAULT_STORE_WRITE_DELAY_MS 2000
+
+typedef struct engine_quic_hint {
+  const char *host;
+  int port;
+  int alternate_port;
+} engine_quic_hint;
+
+typedef struct engine_params {
+  const char *storage_path; /* NULL or "" = nothing persisted */
+  const char *netlog_path;  /* NULL = no NetLog file */
+  bool enable_quic;         /* default true (Cronet) */
+  bool enable_http2;        /* default true */
+  const engine_quic_hint *quic_hints;
+  size_t n_quic_hints;
+  uint32_t store_write_delay_ms; /* 0 = ENGINE_DEFAULT_STORE_WRITE_DELAY_MS */
+  /* Broken alternative service backoff (Cronet's experimental options
+   * initial_delay_for_broken_alternative_service_seconds and
+   * exponential_backoff_on_initial_delay). 0 = Chromium's 300 s. */
+  int64_t broken_initial_delay_us;
+  bool broken_exponential_backoff;
+  const base_clock *clock; /* NULL = the system clock */
+  uv_loop_t *loop;         /* NULL = the engine starts its own network thread */
+} engine_params;
+
+typedef struct engine engine;
+
+void engine_params_init(engine_params *p);
+
+/* Creates and starts an engine. Returns 0, or CRONC_ERR_INVALID_ARGUMENT,
+ * CRONC_ERR_OUT_OF_MEMORY, CRONC_ERR_INSUFFICIENT_RESOURCES, or the store's
+ * error (e.g. CRONC_ERR_ACCESS_DENIED when another engine holds the storage
+ * path). A damaged store is not an error: it is moved aside and the engine
+ * starts empty (see store.h). Invalid QUIC hints are skipped with a NetLog
+ * event. */
+int engine_new(const engine_params *params, engine **out);
+
+/* Runs fn(arg) on the network thread and waits for it (own thread), or runs
+ * it at once (application's loop, called on that loop's thread). Refused
+ * with CRONC_ERR_INVALID_ARGUMENT on the own network thread. */
+int engine_run(engine *e, base_task_fn fn, void *arg);
+/* Queues fn(arg) on the network thread. Any thread. */
+int engine_post(engine *e, base_task_fn fn, void *arg);
+
+/* Network-thread objects. */
+props *engine_props(engine *e);
+netlog *engine_netlog(engine *e);
+base_runner *engine_runner(engine *e);
+bool engine_enable_quic(const engine *e);
+bool engine_enable_http2(const engine *e);
+
+/* Writes pending server-property changes now. Network thread. Returns 0 or
+ * the store's error (nothing to write, or no store: 0). */
+int engine_flush_store(engine *e);
+
+/* Stops the engine: flushes pending writes, closes timers, stops the
+ * network thread (running the tasks already posted), closes the store and
+ * finishes the NetLog file. Refused with CRONC_ERR_INVALID_ARGUMENT when
+ * called on the own network thread (Cronet's
+ * ILLEGAL_STATE_CANNOT_SHUTDOWN_ENGINE_FROM_NETWORK_THREAD). Idempotent. */
+int engine_shutdown(engine *e);
+
+/* engine_shutdown() if needed, then frees. For an engine on the
+ * application's loop, memory is released once libuv has closed the engine's
+ * handles (keep running the loop). */
+void engine_free(engine *e);
+
+#endif /* CRONC_ENGINE_ENGINE_H */
