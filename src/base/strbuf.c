@@ -100,6 +100,8 @@ char *strbuf_detach(strbuf *sb, size_t *len_out) {
 
 void strbuf_json_string(strbuf *sb, const char *s, size_t len) {
   static const char hex[] = "0123456789abcdef";
+  if (!s)
+    s = ""; /* an empty slice may come as (NULL, 0) */
   if (!strbuf_reserve(sb, len + 2))
     return;
   strbuf_append_char(sb, '"');

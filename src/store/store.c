@@ -87,26 +87,26 @@ static const char *const k_stmt_sql[STORE_STMT_COUNT] = {
     [STORE_STMT_DEL_QUIC_SERVERS] = "DELETE FROM quic_server_info",
     [STORE_STMT_INS_SERVER] =
         "INSERT INTO servers(position, server, supports_spdy, srtt_us) VALUES(?1, ?2, ?3, ?4)",
-    [STORE_STMT_INS_ALT] = "INSERT INTO alternative_services(server_position, idx, protocol_str,"
-                           " host, port, expiration_us, advertised_alpns)"
-                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [STORE_STMT_INS_BROKEN] = "INSERT INTO broken_alternative_services(position, protocol_str,"
-                              " host, port, broken_count, is_broken, broken_until_us)"
-                              " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [STORE_STMT_INS_ALT] = ("INSERT INTO alternative_services(server_position, idx, protocol_str,"
+                            " host, port, expiration_us, advertised_alpns)"
+                            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+    [STORE_STMT_INS_BROKEN] = ("INSERT INTO broken_alternative_services(position, protocol_str,"
+                               " host, port, broken_count, is_broken, broken_until_us)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
     [STORE_STMT_INS_SUPPORTS_QUIC] =
         "INSERT INTO supports_quic(id, used_quic, address) VALUES(1, ?1, ?2)",
     [STORE_STMT_SEL_SERVERS] =
         "SELECT position, server, supports_spdy, srtt_us FROM servers ORDER BY position",
-    [STORE_STMT_SEL_ALTS] = "SELECT server_position, idx, protocol_str, host, port,"
-                            " expiration_us, advertised_alpns FROM alternative_services"
-                            " ORDER BY server_position, idx",
-    [STORE_STMT_SEL_BROKEN] = "SELECT position, protocol_str, host, port, broken_count,"
-                              " is_broken, broken_until_us FROM broken_alternative_services"
-                              " ORDER BY position",
+    [STORE_STMT_SEL_ALTS] = ("SELECT server_position, idx, protocol_str, host, port,"
+                             " expiration_us, advertised_alpns FROM alternative_services"
+                             " ORDER BY server_position, idx"),
+    [STORE_STMT_SEL_BROKEN] = ("SELECT position, protocol_str, host, port, broken_count,"
+                               " is_broken, broken_until_us FROM broken_alternative_services"
+                               " ORDER BY position"),
     [STORE_STMT_SEL_SUPPORTS_QUIC] = "SELECT used_quic, address FROM supports_quic WHERE id = 1",
     [STORE_STMT_SEL_QUIC_SERVERS] =
-        "SELECT server_id, length(session_ticket), length(transport_params), updated_us"
-        " FROM quic_server_info ORDER BY server_id",
+        ("SELECT server_id, length(session_ticket), length(transport_params), updated_us"
+         " FROM quic_server_info ORDER BY server_id"),
 };
 
 /* ---------------------------------------------------------------------------
