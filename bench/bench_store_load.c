@@ -18,8 +18,8 @@
 #include "store/store.h"
 
 #define N_ORIGINS 10000
-#define N_BROKEN 1000
-#define RUNS 7
+#define N_BROKEN  1000
+#define RUNS      7
 
 static double now_ms(void) {
   struct timespec ts;
@@ -122,10 +122,9 @@ int main(void) {
   }
   store_close(s);
   struct stat st;
-  long long db_size = stat(store_db_path(s) ? "" : "", &st) == 0 ? (long long)st.st_size : -1;
   char db[128];
   snprintf(db, sizeof db, "%s/%s", dir, STORE_DB_NAME);
-  db_size = stat(db, &st) == 0 ? (long long)st.st_size : -1;
+  long long db_size = stat(db, &st) == 0 ? (long long)st.st_size : -1;
 
   props_snapshot loaded;
   props_snapshot_init(&loaded);
@@ -166,8 +165,8 @@ int main(void) {
 
   double m_save = median(save_ms, RUNS), m_load = median(load_ms, RUNS),
          m_open = median(open_ms, RUNS), m_apply = median(apply_ms, RUNS);
-  printf("store: %d origins, %zu alternatives, %d broken; database %lld bytes\n", N_ORIGINS,
-         n_alts, N_BROKEN, db_size);
+  printf("store: %d origins, %zu alternatives, %d broken; database %lld bytes\n", N_ORIGINS, n_alts,
+         N_BROKEN, db_size);
   printf("store_open + store_load_props: %8.2f ms median of %d (%.0f origins/s; open alone "
          "%.2f ms)\n",
          m_load, RUNS, N_ORIGINS / (m_load / 1e3), m_open);

@@ -125,11 +125,13 @@ static void load_skip(load_ctx *c, const char *table, int64_t row, const char *r
     store_log_row_skipped(c->s, table, row, reason);
 }
 
-/* Grows *arr (elements of `size`) to hold n + 1; false on overflow/OOM. */
-static bool grow(void **arr, size_t *cap, size_t n, size_t size) {
+/* Grows *arr (elements of `size`) to hold n + 1, starting at `first`
+ * elements (small for per-server alternative lists: most servers have one or
+ * two, and each altsvc_info is ~340 bytes); false on overflow/OOM. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t size, size_t first) {
   if (n < *cap)
     return true;
-  size_t nc = *cap ? *cap * 2 : 16;
+  size_t nc = *cap ? *cap * 2 : first;
   if (nc < *cap || nc > SIZE_MAX / size)
     return false;
   void *p = realloc(*arr, nc * size);
@@ -176,8 +178,9 @@ static int load_servers(load_ctx *c) {
       load_skip(c, "servers", pos, "bad srtt_us");
       continue;
     }
-    if (!grow((void **)&snap->servers, &c->server_cap, snap->n_servers, sizeof *snap->servers) ||
-        !grow((void **)&c->aux, &aux_cap, snap->n_servers, sizeof *c->aux)) {
+    if (!grow((void **)&snap->servers, &c->server_cap, snap->n_servers, sizeof *snap->servers,
+              64) ||
+        !grow((void **)&c->aux, &aux_cap, snap->n_servers, sizeof *c->aux, 64)) {
       sqlite3_reset(st);
       return CRONC_ERR_OUT_OF_MEMORY;
     }
@@ -256,7 +259,7 @@ static int load_alts(load_ctx *c) {
       continue;
     }
     info.service.port = (uint16_t)port;
-    if (!grow((void **)&srv->alts, &aux->alt_cap, srv->n_alts, sizeof *srv->alts)) {
+    if (!grow((void **)&srv->alts, &aux->alt_cap, srv->n_alts, sizeof *srv->alts, 2)) {
       sqlite3_reset(st);
       return CRONC_ERR_OUT_OF_MEMORY;
     }
@@ -295,7 +298,7 @@ static int load_broken(load_ctx *c) {
     b.broken_count = (int)count;
     b.is_broken = is_broken != 0;
     b.broken_until_us = until;
-    if (!grow((void **)&snap->broken, &c->broken_cap, snap->n_broken, sizeof *snap->broken)) {
+    if (!grow((void **)&snap->broken, &c->broken_cap, snap->n_broken, sizeof *snap->broken, 16)) {
       sqlite3_reset(st);
       return CRONC_ERR_OUT_OF_MEMORY;
     }

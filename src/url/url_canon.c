@@ -308,23 +308,41 @@ static char *idn_to_ascii(const char *utf8) {
   return NULL;
 }
 
-/* UTS#46 checks ASCII names too: a label written as punycode ("xn--...")
- * must decode to a valid label, as browsers require. h is lower case. */
-static bool ascii_a_labels_valid(const char *h, size_t n) {
+/* Checks one punycode label ("xn--..."). UTS#46 validates A-labels even in
+ * ASCII input, so unless the label is libidn2's own output it must convert.
+ * libidn2's UTS#46 mode skips the Bidi rule (RFC 5893) that browsers apply
+ * (CheckBidi), so the decoded label also goes through its IDNA2008 checks,
+ * of which only a Bidi failure counts: IDNA2008 disallows some code points
+ * UTS#46 allows. The Bidi rule is applied per label, not per domain. */
+static bool a_label_valid(const char *p, size_t n, bool from_idn2) {
+  char label[URL_CANON_MAX_INPUT + 1];
+  memcpy(label, p, n);
+  label[n] = '\0';
+  if (!from_idn2) {
+    char *res = idn_to_ascii(label);
+    if (!res)
+      return false;
+    idn2_free(res);
+  }
+  char *ulabel = NULL;
+  if (idn2_to_unicode_8z8z(label, &ulabel, 0) != IDN2_OK)
+    return false;
+  char *ignored = NULL;
+  int rv = idn2_to_ascii_8z(ulabel, &ignored, IDN2_NO_TR46);
+  idn2_free(ignored);
+  idn2_free(ulabel);
+  return rv != IDN2_BIDI;
+}
+
+/* h is lower case ASCII. */
+static bool a_labels_valid(const char *h, size_t n, bool from_idn2) {
   size_t i = 0;
   while (i < n) {
     size_t j = i;
     while (j < n && h[j] != '.')
       j++;
-    if (j - i >= 4 && memcmp(h + i, "xn--", 4) == 0) {
-      char label[URL_CANON_MAX_INPUT + 1];
-      memcpy(label, h + i, j - i);
-      label[j - i] = '\0';
-      char *res = idn_to_ascii(label);
-      if (!res)
-        return false;
-      idn2_free(res);
-    }
+    if (j - i >= 4 && memcmp(h + i, "xn--", 4) == 0 && !a_label_valid(h + i, j - i, from_idn2))
+      return false;
     i = j + 1;
   }
   return true;
@@ -381,7 +399,7 @@ int url_canon_host(const char *host, size_t len, char *out, size_t out_size,
   }
 
   int rv;
-  if (!non_ascii && !ascii_a_labels_valid(buf, n)) {
+  if (!a_labels_valid(h, n, non_ascii)) {
     rv = CRONC_ERR_INVALID_URL;
   } else if (n == 0) {
     rv = CRONC_ERR_INVALID_URL;

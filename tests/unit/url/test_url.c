@@ -186,6 +186,16 @@ static void idn_hosts_become_punycode(void **state) {
   expect_bad_host("www.xn--zz");
   expect_bad_host("xn--a.com");
   expect_host("axn--zz.com", "axn--zz.com", URL_HOST_NAME);
+  /* The Bidi rule: a right-to-left label may not hold left-to-right letters
+   * or start with a digit, whether written in Unicode or as punycode. */
+  expect_host("\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d.example", "xn--9dbne9b.example", URL_HOST_NAME);
+  expect_host("\xd8\xa7"
+              "1.example",
+              "xn--1-ymc.example", URL_HOST_NAME);
+  expect_bad_host("\xd8\xa7"
+                  "a.example");
+  expect_bad_host("1\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d.example");
+  expect_bad_host("xn--a-ymc.example"); /* the punycode of the one above */
 }
 
 static void names_are_lowercased_and_percent_decoded(void **state) {
