@@ -71,9 +71,9 @@ typedef enum altsvc_usage_type {
 
 typedef struct altsvc_select_result {
   bool found;
-  altsvc_info info;       /* when found; the host is never empty */
+  altsvc_info info;                        /* when found; the host is never empty */
   char quic_alpn[ALTSVC_MAX_ALPN_LEN + 1]; /* QUIC: the ALPN (version) to use */
-  bool uses_existing_quic_session; /* chosen because a session can be reused */
+  bool uses_existing_quic_session;         /* chosen because a session can be reused */
   /* QUIC was advertised and every QUIC alternative was broken: the request
    * reports it (Chromium's OnQuicBroken -> NetErrorDetails.quic_broken). */
   bool quic_broken;

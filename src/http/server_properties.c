@@ -290,8 +290,8 @@ props *props_new(const props_params *params) {
   p->clock = params->clock ? params->clock : base_clock_system();
   p->nl = params->nl;
   p->source = netlog_source_new(p->nl, NETLOG_SOURCE_HTTP_SERVER_PROPERTIES);
-  p->max_entries = params->max_server_entries ? params->max_server_entries
-                                              : PROPS_MAX_SERVER_INFO_ENTRIES;
+  p->max_entries =
+      params->max_server_entries ? params->max_server_entries : PROPS_MAX_SERVER_INFO_ENTRIES;
   p->on_changed = params->on_changed;
   p->user_data = params->user_data;
 
@@ -427,8 +427,7 @@ static int get_infos_locked(props *p, const url_origin *key, altsvc_info_list *o
   return rv;
 }
 
-int props_get_alternative_service_infos(props *p, const url_origin *origin,
-                                        altsvc_info_list *out) {
+int props_get_alternative_service_infos(props *p, const url_origin *origin, altsvc_info_list *out) {
   if (!p || !out)
     return CRONC_ERR_INVALID_ARGUMENT;
   altsvc_info_list_clear(out);
@@ -620,8 +619,7 @@ static void log_header_invalid(props *p, const url_origin *key, const char *reas
   strbuf_free(&sb);
 }
 
-static void log_alt_svc_set(props *p, const url_origin *key, const altsvc_info_list *l,
-                            int rv) {
+static void log_alt_svc_set(props *p, const url_origin *key, const altsvc_info_list *l, int rv) {
   if (!netlog_is_capturing(p->nl))
     return;
   char o[URL_MAX_HOST + 32];
@@ -645,8 +643,8 @@ static void log_alt_svc_set(props *p, const url_origin *key, const altsvc_info_l
   strbuf_free(&sb);
 }
 
-int props_process_alt_svc_header(props *p, const url_origin *origin, const char *value,
-                                 size_t len, bool enable_http2, bool enable_quic) {
+int props_process_alt_svc_header(props *p, const url_origin *origin, const char *value, size_t len,
+                                 bool enable_http2, bool enable_quic) {
   url_origin key;
   if (!p || !props_key(origin, &key) || (!value && len))
     return CRONC_ERR_INVALID_ARGUMENT;

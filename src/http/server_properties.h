@@ -65,7 +65,7 @@ typedef struct props_params {
    * .gvt1.com); a non-NULL array with n = 0 means none. Copied. */
   const char *const *canonical_suffixes;
   size_t n_canonical_suffixes;
-  size_t max_server_entries; /* 0 = PROPS_MAX_SERVER_INFO_ENTRIES */
+  size_t max_server_entries;   /* 0 = PROPS_MAX_SERVER_INFO_ENTRIES */
   props_changed_fn on_changed; /* may be NULL */
   void *user_data;
 } props_params;
@@ -105,8 +105,7 @@ netlog_source props_netlog_source(const props *p);
  * canonical server's host and returned as the requesting host. Returns 0,
  * CRONC_ERR_INVALID_ARGUMENT (NULL or invalid origin) or
  * CRONC_ERR_OUT_OF_MEMORY (out then holds what fitted). */
-int props_get_alternative_service_infos(props *p, const url_origin *origin,
-                                        altsvc_info_list *out);
+int props_get_alternative_service_infos(props *p, const url_origin *origin, altsvc_info_list *out);
 
 /* Chromium's SetAlternativeServices: replaces the origin's list wholesale
  * with infos[0..n) (header order kept) and moves the origin to the front;
@@ -142,8 +141,8 @@ int props_alt_svc_to_infos(const altsvc_header *h, int64_t now_us, bool enable_h
  * `clear` value or one where nothing survives erases it (B4-B6). Returns
  * what props_set_alternative_services returns (1 worth persisting, 0 not),
  * or a negative error. */
-int props_process_alt_svc_header(props *p, const url_origin *origin, const char *value,
-                                 size_t len, bool enable_http2, bool enable_quic);
+int props_process_alt_svc_header(props *p, const url_origin *origin, const char *value, size_t len,
+                                 bool enable_http2, bool enable_quic);
 
 /* Chromium's SetQuicAlternativeService: the origin's list becomes exactly
  * one QUIC alternative. alpns may be NULL with n_alpns 0 (then the first
