@@ -1,7 +1,9 @@
 /* http/server_properties: the origin map (MRU, bounded), canonical
- * suffixes, brokenness passthrough, change notification and snapshots.
+ * suffixes, brokenness passthrough and change notification; the Alt-Svc
+ * header path and snapshots live in server_properties_{altsvc,snapshot}.c.
  * Chromium: net/http/http_server_properties.cc. See server_properties.h. */
 #include "http/server_properties.h"
+#include "http/server_properties_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,64 +12,19 @@
 #include "base/strbuf.h"
 #include "cronc/cronc.h"
 
-/* One origin's ServerInfo. alts.count == 0 means "no alternatives" (an
- * empty list is never stored, as Chromium resets the optional). */
-typedef struct props_entry {
-  url_origin origin;
-  uint64_t hash;
-  struct props_entry *hnext;       /* hash chain */
-  struct props_entry *prev, *next; /* MRU list: head = most recent */
-  altsvc_info_list alts;
-  bool has_spdy;
-  bool supports_spdy;
-  bool has_srtt;
-  int64_t srtt_us;
-  uint32_t load_mark; /* props_apply_snapshot generation that touched it */
-} props_entry;
-
-/* canonical_alt_svc_map_: (https, suffix, port) -> the origin that last set
- * a non-empty list under that suffix. */
-typedef struct props_canon {
-  size_t suffix;
-  uint16_t port;
-  url_origin server;
-} props_canon;
-
-struct props {
-  const base_clock *clock;
-  netlog *nl;
-  netlog_source source;
-  broken_altsvc *broken;
-  char **suffixes;
-  size_t n_suffixes;
-  size_t max_entries;
-  props_entry **buckets;
-  size_t bucket_mask;
-  props_entry *head, *tail;
-  size_t count;
-  props_canon *canon;
-  size_t n_canon, cap_canon;
-  props_changed_fn on_changed;
-  void *user_data;
-  int depth;  /* public calls in progress (callbacks may re-enter) */
-  bool dirty; /* something worth persisting changed in this call */
-  uint32_t load_gen;
-  char quic_worked_address[sizeof(((props_snapshot *)0)->quic_worked_address)];
-};
-
 static const char *const kDefaultSuffixes[] = {".ggpht.com", ".c.youtube.com", ".googlevideo.com",
                                                ".googleusercontent.com", ".gvt1.com"};
 
 /* ---- Entry/exit of public calls --------------------------------------- */
 
 /* Due broken marks expire first, outside any iteration of our own lists. */
-static void props_enter(props *p) {
+void props_enter(props *p) {
   if (p->depth++ == 0 && broken_altsvc_expire(p->broken) > 0)
     p->dirty = true;
 }
 
 /* The change callback runs once the outermost call has finished. */
-static void props_leave(props *p) {
+void props_leave(props *p) {
   if (--p->depth == 0 && p->dirty) {
     p->dirty = false;
     if (p->on_changed)
@@ -76,7 +33,7 @@ static void props_leave(props *p) {
 }
 
 /* A normalised copy of a caller's origin, or false if it is unusable. */
-static bool props_key(const url_origin *in, url_origin *out) {
+bool props_key(const url_origin *in, url_origin *out) {
   if (!in || !memchr(in->host, '\0', sizeof(in->host)) || in->host[0] == '\0')
     return false;
   if (in->scheme != URL_SCHEME_HTTP && in->scheme != URL_SCHEME_HTTPS &&
@@ -93,7 +50,7 @@ static bool props_service_ok(const altsvc_service *s) {
 
 /* ---- The MRU map ------------------------------------------------------- */
 
-static props_entry *entry_peek(const props *p, const url_origin *key) {
+props_entry *props_entry_peek(const props *p, const url_origin *key) {
   uint64_t h = url_origin_hash(key);
   for (props_entry *e = p->buckets[h & p->bucket_mask]; e; e = e->hnext)
     if (e->hash == h && url_origin_equal(&e->origin, key))
@@ -123,7 +80,7 @@ static void list_push_front(props *p, props_entry *e) {
   p->head = e;
 }
 
-static void list_push_back(props *p, props_entry *e) {
+void props_list_push_back(props *p, props_entry *e) {
   e->next = NULL;
   e->prev = p->tail;
   if (p->tail)
@@ -142,7 +99,7 @@ static void entry_touch(props *p, props_entry *e) {
 
 /* Chromium's LRUCache::Get: look up and refresh recency. */
 static props_entry *entry_get(props *p, const url_origin *key) {
-  props_entry *e = entry_peek(p, key);
+  props_entry *e = props_entry_peek(p, key);
   if (e)
     entry_touch(p, e);
   return e;
@@ -169,7 +126,7 @@ static void entry_erase_if_empty(props *p, props_entry *e) {
 }
 
 /* A new entry, not yet linked into the MRU list. NULL on OOM. */
-static props_entry *entry_new(props *p, const url_origin *key) {
+props_entry *props_entry_new(props *p, const url_origin *key) {
   props_entry *e = calloc(1, sizeof *e);
   if (!e)
     return NULL;
@@ -189,7 +146,7 @@ static props_entry *entry_get_or_put(props *p, const url_origin *key) {
   props_entry *e = entry_get(p, key);
   if (e)
     return e;
-  e = entry_new(p, key);
+  e = props_entry_new(p, key);
   if (!e)
     return NULL;
   list_push_front(p, e);
@@ -201,7 +158,7 @@ static props_entry *entry_get_or_put(props *p, const url_origin *key) {
 /* ---- Canonical suffixes -------------------------------------------------- */
 
 /* Index of the first suffix the host ends with (case-insensitive), or -1. */
-static long suffix_index(const props *p, const char *host) {
+long props_suffix_index(const props *p, const char *host) {
   size_t hl = strlen(host);
   for (size_t i = 0; i < p->n_suffixes; i++) {
     size_t sl = strlen(p->suffixes[i]);
@@ -219,15 +176,15 @@ static props_canon *canon_find(props *p, size_t suffix, uint16_t port) {
 }
 
 /* Chromium's GetCanonicalAltSvcHost: only https origins have one. */
-static props_canon *canon_for(props *p, const url_origin *o) {
+props_canon *props_canon_for(props *p, const url_origin *o) {
   if (o->scheme != URL_SCHEME_HTTPS)
     return NULL;
-  long s = suffix_index(p, o->host);
+  long s = props_suffix_index(p, o->host);
   return s < 0 ? NULL : canon_find(p, (size_t)s, o->port);
 }
 
-/* Room for one more mapping, so that a later canon_put cannot fail. */
-static int canon_reserve(props *p) {
+/* Room for one more mapping, so that a later props_canon_put cannot fail. */
+int props_canon_reserve(props *p) {
   if (p->n_canon < p->cap_canon)
     return CRONC_OK;
   size_t cap = p->cap_canon ? p->cap_canon * 2 : 8;
@@ -240,11 +197,11 @@ static int canon_reserve(props *p) {
 }
 
 /* Makes `o` the canonical server of its suffix and port (https only).
- * Callers have reserved room with canon_reserve(). */
-static void canon_put(props *p, const url_origin *o) {
+ * Callers have reserved room with props_canon_reserve(). */
+void props_canon_put(props *p, const url_origin *o) {
   if (o->scheme != URL_SCHEME_HTTPS)
     return;
-  long s = suffix_index(p, o->host);
+  long s = props_suffix_index(p, o->host);
   if (s < 0)
     return;
   props_canon *c = canon_find(p, (size_t)s, o->port);
@@ -261,7 +218,7 @@ static void canon_put(props *p, const url_origin *o) {
 /* Chromium's RemoveAltSvcCanonicalHost: drops the mapping of o's suffix and
  * port, whichever server it points to. */
 static void canon_remove_for(props *p, const url_origin *o) {
-  props_canon *c = canon_for(p, o);
+  props_canon *c = props_canon_for(p, o);
   if (c)
     *c = p->canon[--p->n_canon];
 }
@@ -402,7 +359,7 @@ static int get_infos_locked(props *p, const url_origin *key, altsvc_info_list *o
     return rv;
   }
 
-  props_canon *c = canon_for(p, key);
+  props_canon *c = props_canon_for(p, key);
   if (!c)
     return CRONC_OK;
   url_origin canonical = c->server;
@@ -485,11 +442,11 @@ static bool worth_persisting(const altsvc_info_list *old, const altsvc_info *inf
   return false;
 }
 
-static int set_locked(props *p, const url_origin *key, const altsvc_info *infos, size_t n) {
+int props_set_locked(props *p, const url_origin *key, const altsvc_info *infos, size_t n) {
   if (n == 0) {
     canon_remove_for(p, key);
     /* Don't bother moving to front when erasing information (Chromium). */
-    props_entry *e = entry_peek(p, key);
+    props_entry *e = props_entry_peek(p, key);
     if (!e || e->alts.count == 0)
       return 0;
     altsvc_info_list_free(&e->alts);
@@ -508,7 +465,7 @@ static int set_locked(props *p, const url_origin *key, const altsvc_info *infos,
     for (unsigned j = 0; j < ALTSVC_MAX_ALPNS; j++)
       items[i].alpns[j][ALTSVC_MAX_ALPN_LEN] = '\0';
   }
-  if (canon_reserve(p) != CRONC_OK) {
+  if (props_canon_reserve(p) != CRONC_OK) {
     free(items);
     return CRONC_ERR_OUT_OF_MEMORY;
   }
@@ -521,7 +478,7 @@ static int set_locked(props *p, const url_origin *key, const altsvc_info *infos,
   altsvc_info_list_free(&e->alts);
   e->alts.items = items;
   e->alts.count = e->alts.cap = n;
-  canon_put(p, key);
+  props_canon_put(p, key);
   return need ? 1 : 0;
 }
 
@@ -535,7 +492,7 @@ int props_set_alternative_services(props *p, const url_origin *origin, const alt
         infos[i].service.protocol != ALTSVC_PROTO_QUIC)
       return CRONC_ERR_INVALID_ARGUMENT;
   props_enter(p);
-  int rv = set_locked(p, &key, infos, n);
+  int rv = props_set_locked(p, &key, infos, n);
   if (rv > 0)
     p->dirty = true;
   props_leave(p);
@@ -558,123 +515,6 @@ int props_set_quic_alternative_service(props *p, const url_origin *origin,
   }
   info.n_alpns = (uint8_t)n_alpns;
   return props_set_alternative_services(p, origin, &info, 1);
-}
-
-/* ---- Alt-Svc header ------------------------------------------------------ */
-
-int props_alt_svc_to_infos(const altsvc_header *h, int64_t now_us, bool enable_http2,
-                           bool enable_quic, altsvc_info_list *out) {
-  if (!h || !out)
-    return CRONC_ERR_INVALID_ARGUMENT;
-  if (h->clear)
-    return CRONC_OK;
-  for (size_t i = 0; i < h->count; i++) {
-    const altsvc_entry *en = &h->entries[i];
-    altsvc_info info = {0};
-    if (strcmp(en->protocol_id, "h2") == 0) {
-      if (!enable_http2)
-        continue;
-      info.service.protocol = ALTSVC_PROTO_HTTP2;
-    } else if (strcmp(en->protocol_id, "h3") == 0) {
-      /* The only QUIC version cronc speaks is RFC v1, whose ALPN is "h3";
-       * legacy "quic"/"hq" and drafts ("h3-29") are skipped, as Chromium
-       * does with its default supported_versions. */
-      if (!enable_quic)
-        continue;
-      info.service.protocol = ALTSVC_PROTO_QUIC;
-      strcpy(info.alpns[0], "h3");
-      info.n_alpns = 1;
-    } else {
-      continue;
-    }
-    size_t hl = strnlen(en->host, sizeof en->host);
-    if (hl >= sizeof info.service.host)
-      continue;
-    memcpy(info.service.host, en->host, hl);
-    info.service.port = en->port;
-    int64_t ma_us = (int64_t)en->max_age * BASE_US_PER_SEC; /* < 2^63: max_age < 2^32 */
-    if (__builtin_add_overflow(now_us, ma_us, &info.expiration_us))
-      info.expiration_us = BASE_TIME_MAX;
-    int rv = altsvc_info_list_push(out, &info);
-    if (rv != CRONC_OK)
-      return rv;
-  }
-  return CRONC_OK;
-}
-
-static void log_header_invalid(props *p, const url_origin *key, const char *reason) {
-  if (!netlog_is_capturing(p->nl))
-    return;
-  char o[URL_MAX_HOST + 32];
-  if (url_origin_to_string(key, o, sizeof o) < 0)
-    o[0] = '\0';
-  strbuf sb = STRBUF_INIT;
-  strbuf_append_str(&sb, "{\"origin\":");
-  strbuf_json_cstr(&sb, o);
-  strbuf_append_str(&sb, ",\"reason\":");
-  strbuf_json_cstr(&sb, reason ? reason : "");
-  strbuf_append_char(&sb, '}');
-  if (!strbuf_failed(&sb))
-    netlog_add_event(p->nl, p->source, NETLOG_TYPE_CRONC_ALT_SVC_HEADER_INVALID, sb.data);
-  strbuf_free(&sb);
-}
-
-static void log_alt_svc_set(props *p, const url_origin *key, const altsvc_info_list *l, int rv) {
-  if (!netlog_is_capturing(p->nl))
-    return;
-  char o[URL_MAX_HOST + 32];
-  if (url_origin_to_string(key, o, sizeof o) < 0)
-    o[0] = '\0';
-  strbuf sb = STRBUF_INIT;
-  strbuf_append_str(&sb, "{\"origin\":");
-  strbuf_json_cstr(&sb, o);
-  strbuf_append_str(&sb, ",\"alternative_services\":[");
-  for (size_t i = 0; i < l->count; i++) {
-    char s[URL_MAX_HOST + 32];
-    if (altsvc_service_to_string(&l->items[i].service, s, sizeof s) < 0)
-      s[0] = '\0';
-    if (i)
-      strbuf_append_char(&sb, ',');
-    strbuf_json_cstr(&sb, s);
-  }
-  strbuf_appendf(&sb, "],\"changed\":%s}", rv > 0 ? "true" : "false");
-  if (!strbuf_failed(&sb))
-    netlog_add_event(p->nl, p->source, NETLOG_TYPE_CRONC_ALT_SVC_SET, sb.data);
-  strbuf_free(&sb);
-}
-
-int props_process_alt_svc_header(props *p, const url_origin *origin, const char *value, size_t len,
-                                 bool enable_http2, bool enable_quic) {
-  url_origin key;
-  if (!p || !props_key(origin, &key) || (!value && len))
-    return CRONC_ERR_INVALID_ARGUMENT;
-  if (key.scheme != URL_SCHEME_HTTPS)
-    return 0; /* Alt-Svc is only honoured for secure origins. */
-  altsvc_header h;
-  altsvc_header_init(&h);
-  const char *reason = NULL;
-  int rv = altsvc_parse_header(value ? value : "", len, &h, &reason);
-  if (rv != CRONC_OK) {
-    props_enter(p);
-    log_header_invalid(p, &key, reason);
-    props_leave(p);
-    altsvc_header_free(&h);
-    return rv == CRONC_ERR_OUT_OF_MEMORY ? rv : CRONC_ERR_INVALID_RESPONSE;
-  }
-  altsvc_info_list infos;
-  altsvc_info_list_init(&infos);
-  rv = props_alt_svc_to_infos(&h, base_clock_now(p->clock), enable_http2, enable_quic, &infos);
-  altsvc_header_free(&h);
-  if (rv == CRONC_OK) {
-    props_enter(p);
-    rv = set_locked(p, &key, infos.items, infos.count);
-    if (rv > 0)
-      p->dirty = true;
-    log_alt_svc_set(p, &key, &infos, rv);
-    props_leave(p);
-  }
-  altsvc_info_list_free(&infos);
-  return rv;
 }
 
 /* ---- Broken alternative services ----------------------------------------- */
@@ -861,7 +701,7 @@ void props_clear_srtt(props *p, const url_origin *origin) {
   if (!p || !props_key(origin, &key))
     return;
   props_enter(p);
-  props_entry *e = entry_peek(p, &key);
+  props_entry *e = props_entry_peek(p, &key);
   if (e && e->has_srtt) {
     e->has_srtt = false;
     e->srtt_us = 0;
@@ -904,196 +744,4 @@ bool props_has_last_local_address_when_quic_worked(props *p) {
 
 bool props_was_last_local_address_when_quic_worked(props *p, const char *address) {
   return p && address && address[0] && strcmp(p->quic_worked_address, address) == 0;
-}
-
-/* ---- Snapshots --------------------------------------------------------------- */
-
-int props_take_snapshot(props *p, props_snapshot *out) {
-  if (!p || !out)
-    return CRONC_ERR_INVALID_ARGUMENT;
-  props_snapshot_init(out);
-  props_enter(p);
-  int rv = CRONC_OK;
-  int64_t now = base_clock_now(p->clock);
-  bool *seen = p->n_suffixes ? calloc(p->n_suffixes, sizeof *seen) : NULL;
-  props_snapshot_server *servers = p->count ? calloc(p->count, sizeof *servers) : NULL;
-  if ((p->n_suffixes && !seen) || (p->count && !servers)) {
-    rv = CRONC_ERR_OUT_OF_MEMORY;
-    goto done;
-  }
-  /* Walk MRU first (so the most recent server of a suffix wins), fill the
-   * array from its end (so it comes out least recently used first). */
-  size_t slot = p->count;
-  for (props_entry *e = p->head; e; e = e->next) {
-    props_snapshot_server s = {0};
-    s.origin = e->origin;
-    s.supports_spdy = e->has_spdy && e->supports_spdy;
-    s.srtt_us = e->has_srtt ? e->srtt_us : 0;
-    size_t live = 0;
-    for (size_t i = 0; i < e->alts.count; i++)
-      if (e->alts.items[i].expiration_us >= now)
-        live++;
-    if (live) {
-      long sfx = suffix_index(p, e->origin.host);
-      if (sfx >= 0 && seen[sfx]) {
-        live = 0;
-      } else {
-        if (sfx >= 0)
-          seen[sfx] = true;
-        s.alts = malloc(live * sizeof *s.alts);
-        if (!s.alts) {
-          rv = CRONC_ERR_OUT_OF_MEMORY;
-          goto done;
-        }
-        for (size_t i = 0; i < e->alts.count; i++)
-          if (e->alts.items[i].expiration_us >= now)
-            s.alts[s.n_alts++] = e->alts.items[i];
-      }
-    }
-    if (s.n_alts == 0 && !s.supports_spdy && s.srtt_us == 0)
-      continue; /* Chromium skips empty server dicts */
-    servers[--slot] = s;
-  }
-  /* Close the gap left by skipped servers. */
-  out->n_servers = p->count - slot;
-  if (out->n_servers) {
-    memmove(servers, servers + slot, out->n_servers * sizeof *servers);
-    out->servers = servers;
-    servers = NULL;
-  }
-  rv = broken_altsvc_export(p->broken, &out->broken, &out->n_broken);
-  out->quic_worked = p->quic_worked_address[0] != '\0';
-  memcpy(out->quic_worked_address, p->quic_worked_address, sizeof out->quic_worked_address);
-done:
-  if (servers) {
-    for (size_t i = 0; i < p->count; i++)
-      free(servers[i].alts);
-    free(servers);
-  }
-  free(seen);
-  if (rv != CRONC_OK)
-    props_snapshot_free(out);
-  props_leave(p);
-  return rv;
-}
-
-/* The loaded server's alternatives that survive (https only, known protocol,
- * not expired), into a fresh heap array. Returns the count or -1 on OOM. */
-static long loaded_alts(const props_snapshot_server *s, const url_origin *key, int64_t now,
-                        altsvc_info **out) {
-  *out = NULL;
-  if (key->scheme != URL_SCHEME_HTTPS || s->n_alts == 0 || !s->alts)
-    return 0;
-  altsvc_info *a = malloc(s->n_alts * sizeof *a);
-  if (!a)
-    return -1;
-  size_t n = 0;
-  for (size_t i = 0; i < s->n_alts; i++) {
-    const altsvc_info *x = &s->alts[i];
-    if ((x->service.protocol != ALTSVC_PROTO_HTTP2 && x->service.protocol != ALTSVC_PROTO_QUIC) ||
-        x->expiration_us < now || !memchr(x->service.host, '\0', sizeof x->service.host))
-      continue;
-    a[n] = *x;
-    if (a[n].n_alpns > ALTSVC_MAX_ALPNS)
-      a[n].n_alpns = ALTSVC_MAX_ALPNS;
-    for (unsigned j = 0; j < ALTSVC_MAX_ALPNS; j++)
-      a[n].alpns[j][ALTSVC_MAX_ALPN_LEN] = '\0';
-    n++;
-  }
-  if (n == 0) {
-    free(a);
-    return 0;
-  }
-  *out = a;
-  return (long)n;
-}
-
-static int apply_servers(props *p, const props_snapshot *in) {
-  int64_t now = base_clock_now(p->clock);
-  uint32_t gen = ++p->load_gen;
-  /* Newest first: each loaded-only server goes behind everything already
-   * there, so the array's last server is the most recent loaded one and
-   * in-memory servers stay in front (Chromium puts them back after the
-   * swap). A newer duplicate wins over an older one. */
-  for (size_t k = in->n_servers; k-- > 0;) {
-    const props_snapshot_server *s = &in->servers[k];
-    url_origin key;
-    if (!props_key(&s->origin, &key))
-      continue;
-    props_entry *e = entry_peek(p, &key);
-    if (e && e->load_mark == gen)
-      continue;
-    altsvc_info *alts;
-    long n = loaded_alts(s, &key, now, &alts);
-    if (n < 0)
-      return CRONC_ERR_OUT_OF_MEMORY;
-    bool has_srtt = s->srtt_us > 0;
-    if (!e) {
-      if (n == 0 && !s->supports_spdy && !has_srtt)
-        continue;
-      if (p->count >= p->max_entries) {
-        free(alts); /* older than everything kept: would be evicted */
-        continue;
-      }
-      e = entry_new(p, &key);
-      if (!e) {
-        free(alts);
-        return CRONC_ERR_OUT_OF_MEMORY;
-      }
-      list_push_back(p, e);
-    }
-    e->load_mark = gen;
-    if (n > 0) {
-      altsvc_info_list_free(&e->alts);
-      e->alts.items = alts;
-      e->alts.count = e->alts.cap = (size_t)n;
-    }
-    if (s->supports_spdy) {
-      e->has_spdy = true;
-      e->supports_spdy = true;
-    }
-    if (has_srtt) {
-      e->has_srtt = true;
-      e->srtt_us = s->srtt_us;
-    }
-  }
-  return CRONC_OK;
-}
-
-/* Each suffix and port maps to its most recently used https server with
- * alternatives, unless its current canonical server still has some. */
-static int rebuild_canonical(props *p) {
-  for (props_entry *e = p->head; e; e = e->next) {
-    if (e->alts.count == 0)
-      continue;
-    props_canon *c = canon_for(p, &e->origin);
-    if (c) {
-      props_entry *cur = entry_peek(p, &c->server);
-      if (cur && cur->alts.count > 0)
-        continue;
-    }
-    if (e->origin.scheme != URL_SCHEME_HTTPS || suffix_index(p, e->origin.host) < 0)
-      continue;
-    if (canon_reserve(p) != CRONC_OK)
-      return CRONC_ERR_OUT_OF_MEMORY;
-    canon_put(p, &e->origin);
-  }
-  return CRONC_OK;
-}
-
-int props_apply_snapshot(props *p, const props_snapshot *in) {
-  if (!p || !in || (in->n_servers && !in->servers) || (in->n_broken && !in->broken))
-    return CRONC_ERR_INVALID_ARGUMENT;
-  props_enter(p);
-  int rv = apply_servers(p, in);
-  int rv2 = rebuild_canonical(p);
-  if (rv == CRONC_OK)
-    rv = rv2;
-  if (rv == CRONC_OK && in->n_broken)
-    rv = broken_altsvc_import(p->broken, in->broken, in->n_broken);
-  if (in->quic_worked && in->quic_worked_address[0] &&
-      memchr(in->quic_worked_address, '\0', sizeof in->quic_worked_address))
-    memcpy(p->quic_worked_address, in->quic_worked_address, sizeof p->quic_worked_address);
-  props_leave(p);
-  return rv;
 }

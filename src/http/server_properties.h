@@ -47,6 +47,11 @@
 
 /* Chromium's kMaxServerInfoEntries. */
 #define PROPS_MAX_SERVER_INFO_ENTRIES 500
+/* At most this many alternatives (those that survive filtering, in header
+ * order) are kept per origin. Chromium has no cap; cronc has one because a
+ * 256 KiB header of `h3=":1",` entries would otherwise pin megabytes per
+ * origin, times 500 origins. Real servers advertise one to three. */
+#define PROPS_MAX_ALTERNATIVES_PER_ORIGIN 10
 /* Longest canonical suffix accepted (longer ones are refused by props_new). */
 #define PROPS_MAX_SUFFIX_LEN URL_MAX_HOST
 
@@ -128,7 +133,8 @@ int props_set_alternative_services(props *p, const url_origin *origin, const alt
  * enable_http2), "h3" -> QUIC with advertised ALPN "h3" (only if
  * enable_quic); anything else (h3-29, quic, hq, http/1.1, unknown) is
  * skipped. expiration = now_us + max_age seconds (saturating). A `clear`
- * header gives nothing. Returns 0 or CRONC_ERR_OUT_OF_MEMORY. */
+ * header gives nothing. At most PROPS_MAX_ALTERNATIVES_PER_ORIGIN infos are
+ * appended; the rest of the header is ignored. Returns 0 or CRONC_ERR_OUT_OF_MEMORY. */
 int props_alt_svc_to_infos(const altsvc_header *h, int64_t now_us, bool enable_http2,
                            bool enable_quic, altsvc_info_list *out);
 

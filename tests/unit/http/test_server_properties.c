@@ -1024,10 +1024,29 @@ static void snapshot_apply_rejects_bad_input(void **state) {
   props_snapshot_free(&empty);
 }
 
+/* cronc's departure: a flood of alternatives keeps only the first ten usable
+ * ones (skipped entries do not count against the cap). */
+static void alternatives_per_origin_are_capped(void **state) {
+  fx *f = *state;
+  url_origin o = O("https", "example.com", 443);
+  char value[4096] = "h3-29=\":1\", ";
+  for (int i = 1; i <= 40; i++) {
+    char e[32];
+    snprintf(e, sizeof e, "h3=\":%d\",", 1000 + i);
+    strcat(value, e);
+  }
+  assert_int_equal(process(f, &o, value), 1);
+  assert_int_equal(get(f, &o), PROPS_MAX_ALTERNATIVES_PER_ORIGIN);
+  assert_int_equal(f->l.items[0].service.port, 1001);
+  assert_int_equal(f->l.items[PROPS_MAX_ALTERNATIVES_PER_ORIGIN - 1].service.port,
+                   1000 + PROPS_MAX_ALTERNATIVES_PER_ORIGIN);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
       T(b1_h3_with_max_age_is_stored_as_quic),
+      T(alternatives_per_origin_are_capped),
       T(b2_h2_other_host_default_max_age),
       T(b3_draft_and_gquic_versions_are_dropped),
       T(b4_clear_erases_existing),
