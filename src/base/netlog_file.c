@@ -18,7 +18,7 @@
 
 /* Written to disk whenever this much is buffered: a few syscalls per thousand
  * events, and a bounded loss if the process dies. */
-#define NETLOG_FILE_FLUSH_BYTES (64 * 1024)
+#define NETLOG_FILE_FLUSH_BYTES ((size_t)64 * 1024)
 /* Start times are remembered for source ids below this (8 bytes each). */
 #define NETLOG_FILE_MAX_TRACKED_ID (1u << 20)
 #define NETLOG_FILE_NO_START       INT64_MIN

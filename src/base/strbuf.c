@@ -60,10 +60,10 @@ void strbuf_append_str(strbuf *sb, const char *s) { strbuf_append(sb, s, strlen(
 void strbuf_append_char(strbuf *sb, char c) { strbuf_append(sb, &c, 1); }
 
 void strbuf_appendf(strbuf *sb, const char *fmt, ...) {
+  char small[256];
   va_list ap;
   va_start(ap, fmt);
-  char small[256];
-  int n = vsnprintf(small, sizeof small, fmt, ap);
+  int n = vsnprintf(small, sizeof small, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
   va_end(ap);
   if (n < 0) {
     sb->failed = true;

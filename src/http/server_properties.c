@@ -278,7 +278,8 @@ props *props_new(const props_params *params) {
   size_t nb = 16;
   while (nb < 2 * p->max_entries && nb < ((size_t)1 << 20))
     nb <<= 1;
-  p->buckets = calloc(nb, sizeof *p->buckets);
+  p->buckets =
+      calloc(nb, sizeof *p->buckets); // NOLINT(bugprone-sizeof-expression): array of pointers
   if (!p->buckets)
     goto fail;
   p->bucket_mask = nb - 1;

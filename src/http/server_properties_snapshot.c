@@ -38,10 +38,10 @@ int props_take_snapshot(props *p, props_snapshot *out) {
         live++;
     if (live) {
       long sfx = props_suffix_index(p, e->origin.host);
-      if (sfx >= 0 && seen[sfx]) {
-        live = 0;
+      if (sfx >= 0 && seen && seen[sfx]) {
+        /* only the most recent server of a suffix is written */
       } else {
-        if (sfx >= 0)
+        if (sfx >= 0 && seen)
           seen[sfx] = true;
         s.alts = malloc(live * sizeof *s.alts);
         if (!s.alts) {
@@ -53,13 +53,15 @@ int props_take_snapshot(props *p, props_snapshot *out) {
             s.alts[s.n_alts++] = e->alts.items[i];
       }
     }
-    if (s.n_alts == 0 && !s.supports_spdy && s.srtt_us == 0)
+    if ((s.n_alts == 0 && !s.supports_spdy && s.srtt_us == 0) || !servers || slot == 0) {
+      free(s.alts);
       continue; /* Chromium skips empty server dicts */
+    }
     servers[--slot] = s;
   }
   /* Close the gap left by skipped servers. */
   out->n_servers = p->count - slot;
-  if (out->n_servers) {
+  if (out->n_servers && servers) {
     memmove(servers, servers + slot, out->n_servers * sizeof *servers);
     out->servers = servers;
     servers = NULL;

@@ -233,7 +233,8 @@ static char *store_path_join(const char *dir, const char *name) {
     return NULL;
   memcpy(p, dir, dl);
   p[dl] = '/';
-  memcpy(p + dl + 1, name, nl + 1);
+  memcpy(p + dl + 1, name, nl);
+  p[dl + 1 + nl] = '\0';
   return p;
 }
 

@@ -75,7 +75,7 @@ static bool col_alpns(sqlite3_stmt *st, int i, altsvc_info *info) {
     return true;
   const char *p;
   size_t n;
-  if (!col_text(st, i, ALTSVC_MAX_ALPNS * (ALTSVC_MAX_ALPN_LEN + 1), &p, &n))
+  if (!col_text(st, i, (size_t)ALTSVC_MAX_ALPNS * (ALTSVC_MAX_ALPN_LEN + 1), &p, &n))
     return false;
   size_t start = 0;
   while (start < n) {
@@ -156,10 +156,11 @@ static int load_servers(load_ctx *c) {
   size_t aux_cap = 0;
   int rc;
   while ((rc = load_step(c, st)) == SQLITE_ROW) {
-    int64_t pos = sqlite3_column_int64(st, 0), spdy, srtt;
+    int64_t pos = 0, spdy, srtt;
     const char *text;
     size_t len;
     url_origin origin;
+    /* position is the rowid: always an integer, checked anyway. */
     if (!col_int(st, 0, INT64_MIN, INT64_MAX, &pos) ||
         (snap->n_servers > 0 && pos <= c->aux[snap->n_servers - 1].position)) {
       load_skip(c, "servers", pos, "bad position");
@@ -229,7 +230,7 @@ static int load_alts(load_ctx *c) {
     hint = (size_t)si;
     load_server_aux *aux = &c->aux[si];
     props_snapshot_server *srv = &c->snap->servers[si];
-    if (aux->rejected) {
+    if (!aux || aux->rejected) {
       c->skipped++;
       continue;
     }
@@ -275,10 +276,12 @@ static int load_broken(load_ctx *c) {
   props_snapshot *snap = c->snap;
   int rc;
   while ((rc = load_step(c, st)) == SQLITE_ROW) {
-    int64_t pos = sqlite3_column_int64(st, 0), port, count, is_broken, until;
+    int64_t pos = 0, port, count, is_broken, until;
     props_snapshot_broken b = {0};
     const char *reason = NULL;
-    if (!col_protocol(st, 1, &b.service.protocol))
+    if (!col_int(st, 0, INT64_MIN, INT64_MAX, &pos))
+      reason = "bad position";
+    else if (!col_protocol(st, 1, &b.service.protocol))
       reason = "bad protocol_str";
     else if (!col_host(st, 2, false, b.service.host))
       reason = "bad host";

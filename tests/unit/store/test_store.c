@@ -494,6 +494,70 @@ static void truncated_database_is_moved_aside(void **state) {
   assert_non_null(find_event(f, NETLOG_TYPE_CRONC_STORE_CORRUPTION_RECOVERED, "moved_to"));
 }
 
+/* Damages the root page of `table` behind an open store's back: a write
+ * through another connection makes the store drop its page cache, a
+ * checkpoint moves everything into the main file, then the page header is
+ * overwritten with an invalid page type. quick_check at open cannot see it. */
+static void damage_table_root(const char *db, const char *table) {
+  char sql[160];
+  snprintf(sql, sizeof sql, "SELECT rootpage FROM sqlite_master WHERE name = '%s'", table);
+  int64_t root = raw_int(db, sql);
+  int64_t page_size = raw_int(db, "PRAGMA page_size");
+  raw_exec(db, "INSERT OR REPLACE INTO quic_server_info VALUES('https://poke.example', NULL,"
+               " NULL, 0); PRAGMA wal_checkpoint(TRUNCATE);");
+  FILE *fp = fopen(db, "r+b");
+  assert_non_null(fp);
+  assert_int_equal(fseek(fp, (long)((root - 1) * page_size), SEEK_SET), 0);
+  static const unsigned char bad[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  assert_int_equal(fwrite(bad, 1, sizeof bad, fp), sizeof bad);
+  assert_int_equal(fclose(fp), 0);
+}
+
+static void corruption_found_while_loading_is_recovered(void **state) {
+  fixture *f = *state;
+  store *s = NULL;
+  assert_int_equal(store_open(f->dir, STORE_OPEN_READ_WRITE, f->nl, &s), CRONC_OK);
+  props_snapshot snap, out;
+  sample_snapshot(&snap);
+  assert_int_equal(store_save_props(s, &snap), CRONC_OK);
+  damage_table_root(f->db, "servers");
+  assert_int_equal(store_load_props(s, &out), CRONC_OK);
+  assert_empty(&out);
+  props_snapshot_free(&out);
+  assert_non_null(
+      find_event(f, NETLOG_TYPE_CRONC_STORE_CORRUPTION_RECOVERED, "corruption while loading"));
+  assert_int_equal(count_moved_aside(f, NULL, 0), 1);
+  /* The store goes on working on the fresh file. */
+  assert_true(store_is_writable(s));
+  assert_int_equal(store_save_props(s, &snap), CRONC_OK);
+  assert_int_equal(store_load_props(s, &out), CRONC_OK);
+  assert_snapshots_equal(&snap, &out);
+  props_snapshot_free(&out);
+  props_snapshot_free(&snap);
+  store_close(s);
+}
+
+static void corruption_found_while_saving_is_recovered_and_the_save_lands(void **state) {
+  fixture *f = *state;
+  store *s = NULL;
+  assert_int_equal(store_open(f->dir, STORE_OPEN_READ_WRITE, f->nl, &s), CRONC_OK);
+  props_snapshot snap, out;
+  sample_snapshot(&snap);
+  assert_int_equal(store_save_props(s, &snap), CRONC_OK);
+  damage_table_root(f->db, "alternative_services");
+  assert_int_equal(store_save_props(s, &snap), CRONC_OK);
+  assert_non_null(
+      find_event(f, NETLOG_TYPE_CRONC_STORE_WRITE_FAILED, "\"operation\":\"save_props\""));
+  assert_non_null(
+      find_event(f, NETLOG_TYPE_CRONC_STORE_CORRUPTION_RECOVERED, "corruption while writing"));
+  assert_int_equal(count_moved_aside(f, NULL, 0), 1);
+  assert_int_equal(store_load_props(s, &out), CRONC_OK);
+  assert_snapshots_equal(&snap, &out);
+  props_snapshot_free(&out);
+  props_snapshot_free(&snap);
+  store_close(s);
+}
+
 static void foreign_database_is_moved_aside(void **state) {
   fixture *f = *state;
   raw_exec(f->db, "CREATE TABLE cookies(name TEXT, value TEXT);"
@@ -848,6 +912,8 @@ int main(void) {
       T(invalid_arguments_are_rejected),
       T(garbage_file_is_moved_aside),
       T(truncated_database_is_moved_aside),
+      T(corruption_found_while_loading_is_recovered),
+      T(corruption_found_while_saving_is_recovered_and_the_save_lands),
       T(foreign_database_is_moved_aside),
       T(extra_table_in_a_cronc_database_is_moved_aside),
       T(missing_column_is_moved_aside),
