@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/json_check.h"
+#include "base/net_error_posix.h"
 #include "base/netlog.h"
 #include "base/netlog_internal.h"
 #include "base/strbuf.h"
@@ -35,29 +36,6 @@ struct netlog_file_writer {
   atomic_uint_fast64_t events;
 };
 
-static int error_from_errno(int e) {
-  switch (e) {
-  case ENOENT:
-  case ENOTDIR:
-    return CRONC_ERR_FILE_NOT_FOUND;
-  case EACCES:
-  case EPERM:
-  case EROFS:
-  case EISDIR:
-    return CRONC_ERR_ACCESS_DENIED;
-  case ENAMETOOLONG:
-    return CRONC_ERR_FILE_PATH_TOO_LONG;
-  case ENOSPC:
-  case EDQUOT:
-    return CRONC_ERR_FILE_NO_SPACE;
-  case EFBIG:
-    return CRONC_ERR_FILE_TOO_BIG;
-  case ENOMEM:
-    return CRONC_ERR_OUT_OF_MEMORY;
-  default:
-    return CRONC_ERR_FAILED;
-  }
-}
 
 static void set_error(netlog_file_writer *w, int error) {
   int expected = 0;
@@ -70,7 +48,7 @@ static void write_all(netlog_file_writer *w, const char *data, size_t len) {
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      set_error(w, error_from_errno(errno));
+      set_error(w, base_map_system_error(errno));
       return;
     }
     data += n;
@@ -181,7 +159,7 @@ static int finish_file(netlog_file_writer *w) {
   if (atomic_load(&w->error) == 0)
     write_all(w, tail, sizeof tail - 1);
   if (close(w->fd) != 0 && errno != EINTR)
-    set_error(w, error_from_errno(errno));
+    set_error(w, base_map_system_error(errno));
   w->fd = -1;
   return atomic_load(&w->error);
 }
@@ -212,7 +190,7 @@ int netlog_file_writer_open(netlog *nl, const char *path, netlog_file_writer **o
   w->nl = nl;
   w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (w->fd < 0) {
-    int err = error_from_errno(errno);
+    int err = base_map_system_error(errno);
     destroy(w);
     return err;
   }

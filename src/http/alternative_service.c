@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "cronc/cronc.h"
 #include "http/props_snapshot.h"
 
@@ -46,6 +47,22 @@ int altsvc_service_to_string(const altsvc_service *s, char *buf, size_t size) {
   int n = snprintf(buf, size, "%s %s:%u", altsvc_protocol_name(s->protocol), s->host,
                    (unsigned)s->port);
   return (n < 0 || (size_t)n >= size) ? -1 : n;
+}
+
+void altsvc_info_append_json(strbuf *sb, const altsvc_info *info) {
+  strbuf_append_str(sb, "{\"protocol_str\":");
+  strbuf_json_cstr(sb, altsvc_protocol_name(info->service.protocol));
+  strbuf_append_str(sb, ",\"host\":");
+  strbuf_json_string(sb, info->service.host,
+                     strnlen(info->service.host, sizeof info->service.host));
+  strbuf_appendf(sb, ",\"port\":%u,\"expiration_us\":%lld,\"advertised_alpns\":[",
+                 (unsigned)info->service.port, (long long)info->expiration_us);
+  for (unsigned i = 0; i < info->n_alpns && i < ALTSVC_MAX_ALPNS; i++) {
+    if (i)
+      strbuf_append_char(sb, ',');
+    strbuf_json_string(sb, info->alpns[i], strnlen(info->alpns[i], sizeof info->alpns[i]));
+  }
+  strbuf_append_str(sb, "]}");
 }
 
 void altsvc_info_list_init(altsvc_info_list *l) { *l = (altsvc_info_list){0}; }

@@ -56,6 +56,13 @@ bool altsvc_info_equal(const altsvc_info *a, const altsvc_info *b);
 /* "quic bar.example:443" style text for logs. Returns bytes written or -1. */
 int altsvc_service_to_string(const altsvc_service *s, char *buf, size_t size);
 
+/* Appends the info as JSON in the field names of Chromium's persisted form:
+ * {"protocol_str":"quic","host":"","port":443,"expiration_us":N,
+ *  "advertised_alpns":["h3"]} (expiration in µs since the Unix epoch). Used
+ * by `cronc props` output and the store's dump alike. */
+struct strbuf;
+void altsvc_info_append_json(struct strbuf *sb, const altsvc_info *info);
+
 void altsvc_info_list_init(altsvc_info_list *l);
 void altsvc_info_list_free(altsvc_info_list *l);
 void altsvc_info_list_clear(altsvc_info_list *l);

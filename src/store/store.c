@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/net_error_posix.h"
 #include "cronc/cronc.h"
 #include "store/store_internal.h"
 
@@ -113,26 +114,6 @@ static const char *const k_stmt_sql[STORE_STMT_COUNT] = {
  * Errors and NetLog.
  * ------------------------------------------------------------------------- */
 
-static int store_error_from_errno(int err) {
-  switch (err) {
-  case ENOENT:
-  case ENOTDIR:
-    return CRONC_ERR_FILE_NOT_FOUND;
-  case EACCES:
-  case EPERM:
-  case EROFS:
-    return CRONC_ERR_ACCESS_DENIED;
-  case ENOSPC:
-  case EDQUOT:
-    return CRONC_ERR_FILE_NO_SPACE;
-  case ENAMETOOLONG:
-    return CRONC_ERR_FILE_PATH_TOO_LONG;
-  case ENOMEM:
-    return CRONC_ERR_OUT_OF_MEMORY;
-  default:
-    return CRONC_ERR_FAILED;
-  }
-}
 
 int store_error_from_sqlite(sqlite3 *db, int rc) {
   switch (rc & 0xff) {
@@ -155,7 +136,7 @@ int store_error_from_sqlite(sqlite3 *db, int rc) {
   case SQLITE_CANTOPEN:
   case SQLITE_IOERR: {
     int e = db ? sqlite3_system_errno(db) : 0;
-    int mapped = e ? store_error_from_errno(e) : CRONC_ERR_FAILED;
+    int mapped = e ? base_map_system_error(e) : CRONC_ERR_FAILED;
     return mapped;
   }
   default:
@@ -250,7 +231,7 @@ static int store_mkdir_p(const char *dir) {
     char saved = *q;
     *q = '\0';
     if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-      rc = store_error_from_errno(errno);
+      rc = base_map_system_error(errno);
       break;
     }
     *q = saved;
@@ -262,7 +243,7 @@ static int store_mkdir_p(const char *dir) {
     return rc;
   struct stat st;
   if (stat(dir, &st) != 0)
-    return store_error_from_errno(errno);
+    return base_map_system_error(errno);
   return S_ISDIR(st.st_mode) ? CRONC_OK : CRONC_ERR_FILE_EXISTS;
 }
 
@@ -273,7 +254,7 @@ static int store_take_lock(store *s) {
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   free(path);
   if (fd < 0)
-    return store_error_from_errno(errno);
+    return base_map_system_error(errno);
   /* flock() locks belong to the open file description, so a second open in
    * the same process conflicts too. */
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -283,7 +264,7 @@ static int store_take_lock(store *s) {
       store_set_reason(s, "storage path in use by another store", NULL);
       return CRONC_ERR_ACCESS_DENIED;
     }
-    return store_error_from_errno(e);
+    return base_map_system_error(e);
   }
   s->lock_fd = fd;
   return CRONC_OK;
@@ -495,7 +476,7 @@ static int store_try_open(store *s, bool *created) {
     /* Created here rather than by SQLite so that it is private (0600). */
     int fd = open(s->db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
-      return store_error_from_errno(errno);
+      return base_map_system_error(errno);
     close(fd);
     flags |= SQLITE_OPEN_READWRITE;
   } else {
@@ -592,7 +573,7 @@ static int store_rename_one(const char *from, const char *to, const char *suffix
       snprintf(b, sizeof b, "%s%s", to, suffix) >= (int)sizeof b)
     return CRONC_ERR_FILE_PATH_TOO_LONG;
   if (rename(a, b) != 0 && errno != ENOENT)
-    return store_error_from_errno(errno);
+    return base_map_system_error(errno);
   return CRONC_OK;
 }
 
@@ -674,7 +655,7 @@ int store_open(const char *dir, store_open_mode mode, netlog *nl, store **out) {
   } else {
     struct stat st;
     if (stat(s->db_path, &st) != 0) {
-      rc = store_error_from_errno(errno);
+      rc = base_map_system_error(errno);
       store_set_reason(s, "no database", NULL);
     }
   }

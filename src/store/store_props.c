@@ -575,21 +575,6 @@ int store_clear(store *s) { return run_txn(s, "clear", clear_body, NULL, NULL); 
  * JSON dump.
  * ------------------------------------------------------------------------- */
 
-static void json_alt(strbuf *sb, const altsvc_info *a) {
-  strbuf_append_str(sb, "{\"protocol_str\":");
-  strbuf_json_cstr(sb, altsvc_protocol_name(a->service.protocol));
-  strbuf_append_str(sb, ",\"host\":");
-  strbuf_json_cstr(sb, a->service.host);
-  strbuf_appendf(sb, ",\"port\":%u,\"expiration_us\":%lld,\"advertised_alpns\":[",
-                 (unsigned)a->service.port, (long long)a->expiration_us);
-  for (unsigned k = 0; k < a->n_alpns && k < ALTSVC_MAX_ALPNS; k++) {
-    if (k)
-      strbuf_append_char(sb, ',');
-    strbuf_json_cstr(sb, a->alpns[k]);
-  }
-  strbuf_append_str(sb, "]}");
-}
-
 static void json_snapshot(strbuf *sb, const props_snapshot *snap) {
   strbuf_append_str(sb, ",\"servers\":[");
   for (size_t i = 0; i < snap->n_servers; i++) {
@@ -606,7 +591,7 @@ static void json_snapshot(strbuf *sb, const props_snapshot *snap) {
     for (size_t j = 0; j < srv->n_alts; j++) {
       if (j)
         strbuf_append_char(sb, ',');
-      json_alt(sb, &srv->alts[j]);
+      altsvc_info_append_json(sb, &srv->alts[j]);
     }
     strbuf_append_str(sb, "]}");
   }

@@ -71,11 +71,11 @@ int url_parse(const char *s, size_t len, url *out);
 void url_free(url *u);
 
 /* Canonicalises a host (no port) into out (out_size >= URL_MAX_HOST + 1).
- * Accepts a bracketed IPv6 literal, and also a bare one ("::1", as
- * inet_ntop writes it); both come out bracketed. Names are percent-decoded,
- * lower-cased and, when non-ASCII, converted to punycode; a name ending in a
- * numeric label must be a valid IPv4 address (WHATWG). A trailing dot is
- * kept. Returns 0 or ERR_INVALID_URL. */
+ * Accepts a bracketed IPv6 literal ("[::1]"; a bare "::1" is refused, as
+ * Chromium refuses it). Names are percent-decoded, lower-cased and, when
+ * non-ASCII, converted to punycode; punycode labels must be valid; a name
+ * ending in a numeric label must be a valid IPv4 address (WHATWG). A
+ * trailing dot is kept. Returns 0 or ERR_INVALID_URL. */
 int url_canon_host(const char *host, size_t len, char *out, size_t out_size,
                    url_host_kind *kind_out);
 

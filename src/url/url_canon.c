@@ -357,8 +357,6 @@ int url_canon_host(const char *host, size_t len, char *out, size_t out_size,
       return CRONC_ERR_INVALID_URL;
     return canon_ipv6(host + 1, host + len - 1, out, out_size, kind_out);
   }
-  if (memchr(host, ':', len)) /* a bare IPv6 literal, e.g. from inet_ntop */
-    return canon_ipv6(host, host + len, out, out_size, kind_out);
 
   /* Percent-decode, then lower-case ASCII; note any non-ASCII byte. */
   char buf[URL_CANON_MAX_INPUT + 1];

@@ -61,27 +61,12 @@ static int fail(const char *what, int rv) {
   return 1;
 }
 
-static void json_info(strbuf *sb, const altsvc_info *info) {
-  strbuf_append_str(sb, "{\"protocol\":");
-  strbuf_json_cstr(sb, altsvc_protocol_name(info->service.protocol));
-  strbuf_append_str(sb, ",\"host\":");
-  strbuf_json_cstr(sb, info->service.host);
-  strbuf_appendf(sb, ",\"port\":%u,\"expiration_us\":%lld,\"advertised_alpns\":[",
-                 (unsigned)info->service.port, (long long)info->expiration_us);
-  for (unsigned i = 0; i < info->n_alpns; i++) {
-    if (i)
-      strbuf_append_char(sb, ',');
-    strbuf_json_cstr(sb, info->alpns[i]);
-  }
-  strbuf_append_str(sb, "]}");
-}
-
 static void json_infos(strbuf *sb, const altsvc_info_list *l) {
   strbuf_append_char(sb, '[');
   for (size_t i = 0; i < l->count; i++) {
     if (i)
       strbuf_append_char(sb, ',');
-    json_info(sb, &l->items[i]);
+    altsvc_info_append_json(sb, &l->items[i]);
   }
   strbuf_append_char(sb, ']');
 }
@@ -186,7 +171,7 @@ static void do_select(void *arg) {
   strbuf_json_cstr(&t->out, o);
   strbuf_append_str(&t->out, ",\"alternative\":");
   if (r.found) {
-    json_info(&t->out, &r.info);
+    altsvc_info_append_json(&t->out, &r.info);
     if (r.info.service.protocol == ALTSVC_PROTO_QUIC) {
       strbuf_append_str(&t->out, ",\"quic_alpn\":");
       strbuf_json_cstr(&t->out, r.quic_alpn);

@@ -311,8 +311,9 @@ static void ipv6_literals_are_compressed_per_rfc5952(void **state) {
   /* Embedded IPv4 comes out as hex, as browsers write it. */
   expect_host("[::ffff:1.2.3.4]", "[::ffff:102:304]", URL_HOST_IPV6);
   expect_host("[::127.0.0.1]", "[::7f00:1]", URL_HOST_IPV6);
-  /* A bare literal is accepted and bracketed. */
-  expect_host("::1", "[::1]", URL_HOST_IPV6);
+  /* Brackets are required. */
+  expect_bad_host("::1");
+  expect_bad_host("2001:db8::1");
   url u;
   const char *in = "https://[2001:db8::0:1]:8443/p";
   assert_int_equal(url_parse(in, strlen(in), &u), CRONC_OK);
@@ -477,7 +478,7 @@ static void origin_init_canonicalises_and_fills_default_port(void **state) {
   assert_int_equal(o.scheme, URL_SCHEME_HTTPS);
   assert_int_equal(o.port, 443);
   assert_string_equal(o.host, "www.example.com");
-  assert_int_equal(url_origin_init(&o, URL_SCHEME_HTTP, "::1", 3, 8080), CRONC_OK);
+  assert_int_equal(url_origin_init(&o, URL_SCHEME_HTTP, "[0::1]", 6, 8080), CRONC_OK);
   assert_string_equal(o.host, "[::1]");
   assert_int_equal(o.port, 8080);
   assert_int_equal(url_origin_init(&o, URL_SCHEME_HTTPS, "a b", 3, 0), CRONC_ERR_INVALID_URL);
