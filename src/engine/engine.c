@@ -17,7 +17,16 @@ struct engine {
   base_runner *runner;
   bool own_thread;
 
+  char *extra_ca_file;
+  char *host_rules;
+  char *user_agent;
+
   /* Network-thread state. */
+  dns_resolver *resolver;
+  tls_context *tls;
+  dns_host_mapping_rules *rules;
+  stream_factory *factory;
+  engine_request_link requests; /* circular list head */
   props *props;
   store *store;
   base_timer write_timer;
@@ -131,6 +140,44 @@ static void start_on_network_thread(void *arg) {
     if (rv != CRONC_OK)
       netlog_add_net_error(e->nl, e->source, NETLOG_TYPE_FAILED, rv);
   }
+  /* Transport: resolver, TLS context, host rules, stream factory. */
+  int trv = dns_resolver_new(e->runner, NULL, e->nl, &e->resolver);
+  if (trv == CRONC_OK) {
+    tls_context_params tp;
+    tls_context_params_init(&tp);
+    tp.extra_ca_file = e->extra_ca_file;
+    tp.clock = e->clock;
+    tp.netlog = e->nl;
+    trv = tls_context_new(&tp, &e->tls);
+  }
+  if (trv == CRONC_OK && e->host_rules) {
+    size_t rejected = 0;
+    trv = dns_host_mapping_rules_parse(e->host_rules, strlen(e->host_rules), &e->rules, &rejected);
+    if (trv == CRONC_OK && rejected)
+      netlog_add_event(e->nl, e->source, NETLOG_TYPE_FAILED,
+                       "{\"host_resolver_rules\":\"some rules were invalid and skipped\"}");
+  }
+  if (trv == CRONC_OK) {
+    stream_factory_params sp;
+    stream_factory_params_init(&sp);
+    sp.runner = e->runner;
+    sp.clock = e->clock;
+    sp.nl = e->nl;
+    sp.resolver = e->resolver;
+    sp.tls = e->tls;
+    sp.rules = e->rules;
+    sp.enable_http2 = e->params.enable_http2;
+    sp.connect_timeout_ms = e->params.connect_timeout_ms;
+    e->factory = stream_factory_new(&sp);
+    if (!e->factory)
+      trv = CRONC_ERR_OUT_OF_MEMORY;
+  }
+  if (trv != CRONC_OK) {
+    e->start_error = trv;
+    return;
+  }
+  e->requests.next = e->requests.prev = &e->requests;
+
   /* Hints are configuration, not learned state: added after the load so
    * they win, and not a reason to write. */
   add_quic_hints(e);
@@ -156,6 +203,17 @@ static void timer_closed(base_timer *t, void *user_data) {
 /* Runs on the network thread: flush, then tear down what lives there. */
 static void stop_on_network_thread(void *arg) {
   engine *e = arg;
+  /* Running requests are cancelled first: each gets its canceled callback. */
+  while (e->requests.next && e->requests.next != &e->requests)
+    e->requests.next->cancel(e->requests.next);
+  stream_factory_free(e->factory);
+  e->factory = NULL;
+  dns_host_mapping_rules_free(e->rules);
+  e->rules = NULL;
+  tls_context_free(e->tls);
+  e->tls = NULL;
+  dns_resolver_free(e->resolver);
+  e->resolver = NULL;
   if (e->props) {
     props_set_change_callback(e->props, NULL, NULL);
     int rv = engine_flush_store(e);
@@ -199,6 +257,10 @@ int engine_post(engine *e, base_task_fn fn, void *arg) {
 }
 
 static void engine_destroy(engine *e) {
+  free(e->extra_ca_file);
+  free(e->host_rules);
+  free(e->user_agent);
+  e->extra_ca_file = e->host_rules = e->user_agent = NULL;
   netlog_file_writer_close(e->nl_file);
   netlog_free(e->nl);
   free(e->storage_path);
@@ -226,6 +288,17 @@ int engine_new(const engine_params *params, engine **out) {
     }
   }
   e->params.storage_path = e->storage_path;
+  if ((params->extra_ca_file && !(e->extra_ca_file = strdup(params->extra_ca_file))) ||
+      (params->host_resolver_rules && !(e->host_rules = strdup(params->host_resolver_rules))) ||
+      !(e->user_agent = strdup(params->user_agent ? params->user_agent
+                                                  : "cronc/" CRONC_VERSION_STRING))) {
+    engine_destroy(e);
+    free(e);
+    return CRONC_ERR_OUT_OF_MEMORY;
+  }
+  e->params.extra_ca_file = e->extra_ca_file;
+  e->params.host_resolver_rules = e->host_rules;
+  e->params.user_agent = e->user_agent;
   e->params.netlog_path = NULL; /* not kept; opened below */
   e->params.quic_hints = NULL;  /* used only during start (copied by props) */
 
@@ -276,6 +349,27 @@ netlog *engine_netlog(engine *e) { return e->nl; }
 base_runner *engine_runner(engine *e) { return e->runner; }
 bool engine_enable_quic(const engine *e) { return e->params.enable_quic; }
 bool engine_enable_http2(const engine *e) { return e->params.enable_http2; }
+http_stream_factory *engine_stream_factory(engine *e) {
+  return e->factory ? stream_factory_base(e->factory) : NULL;
+}
+stream_factory *engine_stream_factory_impl(engine *e) { return e->factory; }
+const char *engine_user_agent(const engine *e) { return e->user_agent; }
+
+void engine_add_request(engine *e, engine_request_link *link) {
+  link->next = e->requests.next;
+  link->prev = &e->requests;
+  e->requests.next->prev = link;
+  e->requests.next = link;
+}
+
+void engine_remove_request(engine *e, engine_request_link *link) {
+  (void)e;
+  if (!link->next)
+    return;
+  link->prev->next = link->next;
+  link->next->prev = link->prev;
+  link->next = link->prev = NULL;
+}
 
 int engine_shutdown(engine *e) {
   if (!e)

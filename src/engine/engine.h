@@ -28,7 +28,11 @@
 #include "base/clock.h"
 #include "base/netlog.h"
 #include "base/thread.h"
+#include "dns/host_mapping_rules.h"
+#include "dns/host_resolver.h"
 #include "http/server_properties.h"
+#include "http/stream_factory.h"
+#include "socket/tls_context.h"
 #include "store/store.h"
 
 /* Changes are written this long after the first one of a burst. Chromium
@@ -58,6 +62,11 @@ typedef struct engine_params {
   bool broken_exponential_backoff;
   const base_clock *clock; /* NULL = the system clock */
   uv_loop_t *loop;         /* NULL = the engine starts its own network thread */
+  /* Transport. */
+  const char *extra_ca_file;       /* PEM, added to the system trust store */
+  const char *host_resolver_rules; /* Chromium's --host-resolver-rules */
+  const char *user_agent;          /* NULL = cronc_default_user_agent() */
+  uint64_t connect_timeout_ms;     /* 0 = Chromium's 4 minutes */
 } engine_params;
 
 typedef struct engine engine;
@@ -84,6 +93,16 @@ props *engine_props(engine *e);
 netlog *engine_netlog(engine *e);
 base_runner *engine_runner(engine *e);
 bool engine_enable_quic(const engine *e);
+http_stream_factory *engine_stream_factory(engine *e);
+stream_factory *engine_stream_factory_impl(engine *e);
+const char *engine_user_agent(const engine *e);
+/* Requests register so shutdown can cancel them (network thread). */
+typedef struct engine_request_link {
+  struct engine_request_link *prev, *next;
+  void (*cancel)(struct engine_request_link *link); /* must unlink itself */
+} engine_request_link;
+void engine_add_request(engine *e, engine_request_link *link);
+void engine_remove_request(engine *e, engine_request_link *link);
 bool engine_enable_http2(const engine *e);
 
 /* Writes pending server-property changes now. Network thread. Returns 0 or

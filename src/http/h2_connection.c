@@ -1,0 +1,531 @@
+#include "http/h2_connection.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cronc/cronc.h"
+#include "http/h2_session.h"
+
+#define H2_CONN_READ_BUF   65536
+#define H2_CONN_MAX_SLICES 32
+
+typedef struct h2_http_stream h2_http_stream;
+
+/* A queued piece of body that arrived while no read was waiting. */
+typedef struct body_chunk {
+  struct body_chunk *next;
+  size_t len, off;
+  uint8_t data[];
+} body_chunk;
+
+struct h2_http_stream {
+  http_stream base;
+  h2_conn *conn;
+  h2_stream *h2; /* NULL once closed or not yet submitted */
+  bool reused;
+  bool submitted;
+  bool headers_done;
+  bool closed; /* on_close ran */
+  int close_error;
+  h1_headers headers;
+  body_chunk *q_head, *q_tail;
+  /* pending operations */
+  http_io_cb hdr_cb;
+  void *hdr_ud;
+  http_io_cb body_cb;
+  void *body_ud;
+  uint8_t *body_buf;
+  size_t body_len;
+  size_t body_got; /* bytes written into body_buf while pending */
+  h2_http_stream *next;
+  /* upload */
+  const uint8_t *upload;
+  size_t upload_len, upload_off;
+};
+
+struct h2_conn {
+  stream_socket *sock;
+  h2_session *session;
+  netlog *nl;
+  h2_conn_unusable_fn on_unusable;
+  void *ud;
+  bool pool_ref;
+  bool usable;
+  bool dead; /* the socket failed or closed */
+  int dead_error;
+  bool reading, writing;
+  bool in_pump;
+  size_t streams_made;
+  h2_http_stream *streams;
+  uint8_t *rbuf;
+  h2_slice slices[H2_CONN_MAX_SLICES];
+  socket_iovec iov[H2_CONN_MAX_SLICES];
+};
+
+static void conn_pump(h2_conn *c);
+
+/* ---- Connection lifetime ------------------------------------------------------- */
+
+static void conn_maybe_free(h2_conn *c) {
+  if (c->pool_ref || c->streams || c->in_pump)
+    return;
+  stream_socket_free(c->sock);
+  h2_session_free(c->session);
+  free(c->rbuf);
+  free(c);
+}
+
+static void conn_set_unusable(h2_conn *c) {
+  if (!c->usable)
+    return;
+  c->usable = false;
+  if (c->pool_ref && c->on_unusable)
+    c->on_unusable(c->ud, c); /* the pool drops its reference */
+}
+
+/* Completes a stream's pending operations after it closed. */
+static void stream_closed_complete(h2_http_stream *s) {
+  if (s->hdr_cb) {
+    http_io_cb cb = s->hdr_cb;
+    s->hdr_cb = NULL;
+    cb(s->hdr_ud, s->close_error ? s->close_error : CRONC_ERR_CONNECTION_CLOSED);
+    return; /* the caller may have closed the stream */
+  }
+  if (s->body_cb) {
+    http_io_cb cb = s->body_cb;
+    s->body_cb = NULL;
+    int rv = s->body_got ? (int)s->body_got : s->close_error;
+    s->body_got = 0;
+    cb(s->body_ud, rv);
+  }
+}
+
+/* The socket is gone: every stream fails (those the server never saw are
+ * retryable: ERR_CONNECTION_CLOSED before any byte on a reused
+ * connection). */
+static void conn_die(h2_conn *c, int error) {
+  if (c->dead)
+    return;
+  c->dead = true;
+  c->dead_error = error;
+  bool was_in_pump = c->in_pump;
+  c->in_pump = true; /* keeps c alive while the pool and streams let go */
+  conn_set_unusable(c);
+  for (h2_http_stream *s = c->streams; s; s = s->next) {
+    if (!s->closed) {
+      s->closed = true;
+      s->close_error = error;
+      s->h2 = NULL; /* the session is torn down below with the connection */
+    }
+  }
+  /* Complete pending operations; callbacks may close streams (unlinking
+   * them), so restart the walk after each. */
+  for (;;) {
+    h2_http_stream *found = NULL;
+    for (h2_http_stream *s = c->streams; s; s = s->next)
+      if (s->hdr_cb || s->body_cb) {
+        found = s;
+        break;
+      }
+    if (!found)
+      break;
+    stream_closed_complete(found);
+  }
+  c->in_pump = was_in_pump;
+  conn_maybe_free(c);
+}
+
+/* ---- Session callbacks ----------------------------------------------------------- */
+
+static void on_goaway(h2_session *hs, int error, int32_t last, void *ud) {
+  (void)hs;
+  (void)error;
+  (void)last;
+  conn_set_unusable(ud);
+}
+
+static void on_session_error(h2_session *hs, int error, void *ud) {
+  (void)hs;
+  (void)error;
+  conn_set_unusable(ud);
+}
+
+static const h2_session_callbacks session_cbs = {on_goaway, on_session_error, NULL};
+
+static void st_on_headers(h2_stream *st, int status, const h2_header *h, size_t n, bool interim,
+                          void *ud) {
+  (void)st;
+  h2_http_stream *s = ud;
+  if (interim)
+    return;
+  s->headers.status = status;
+  s->headers.http_minor = 1;
+  for (size_t i = 0; i < n; i++)
+    h1_headers_add(&s->headers, (const char *)h[i].name.base, h[i].name.len,
+                   (const char *)h[i].value.base, h[i].value.len);
+  s->headers_done = true;
+  if (s->hdr_cb) {
+    http_io_cb cb = s->hdr_cb;
+    s->hdr_cb = NULL;
+    cb(s->hdr_ud, CRONC_OK);
+  }
+}
+
+static void st_on_data(h2_stream *st, const uint8_t *data, size_t len, void *ud) {
+  h2_http_stream *s = ud;
+  /* Straight into a waiting read buffer when there is one. */
+  if (s->body_cb && s->q_head == NULL) {
+    size_t room = s->body_len - s->body_got;
+    size_t take = len < room ? len : room;
+    memcpy(s->body_buf + s->body_got, data, take);
+    s->body_got += take;
+    h2_stream_consumed(st, take);
+    data += take;
+    len -= take;
+  }
+  if (len) {
+    body_chunk *ch = malloc(sizeof *ch + len);
+    if (!ch) {
+      h2_stream_cancel(st);
+      s->h2 = NULL;
+      s->closed = true;
+      s->close_error = CRONC_ERR_OUT_OF_MEMORY;
+    } else {
+      ch->next = NULL;
+      ch->len = len;
+      ch->off = 0;
+      memcpy(ch->data, data, len);
+      if (s->q_tail)
+        s->q_tail->next = ch;
+      else
+        s->q_head = ch;
+      s->q_tail = ch;
+    }
+  }
+  if (s->body_cb && (s->body_got || s->closed)) {
+    http_io_cb cb = s->body_cb;
+    s->body_cb = NULL;
+    int rv = s->body_got ? (int)s->body_got : s->close_error;
+    s->body_got = 0;
+    cb(s->body_ud, rv);
+  }
+}
+
+static void st_on_close(h2_stream *st, int error, bool unprocessed, void *ud) {
+  (void)st;
+  h2_http_stream *s = ud;
+  s->h2 = NULL; /* the handle dies when this returns */
+  s->closed = true;
+  s->close_error = error;
+  if (error && unprocessed)
+    s->close_error = CRONC_ERR_HTTP2_SERVER_REFUSED_STREAM; /* retried by the transaction */
+  if (!s->headers_done && !error)
+    s->close_error = CRONC_ERR_HTTP2_PROTOCOL_ERROR; /* closed without a response */
+  stream_closed_complete(s);
+}
+
+static int st_read_body(h2_stream *st, size_t max, h2_slice *out, bool *eof, void *ud) {
+  (void)st;
+  h2_http_stream *s = ud;
+  size_t n = s->upload_len - s->upload_off;
+  if (n > max)
+    n = max;
+  out->base = s->upload + s->upload_off;
+  out->len = n;
+  s->upload_off += n;
+  *eof = s->upload_off == s->upload_len;
+  return H2_BODY_OK;
+}
+
+/* ---- Socket I/O --------------------------------------------------------------------- */
+
+static void on_write(int rv, void *ud);
+static void on_read(int rv, void *ud);
+
+static int handle_read(h2_conn *c, int rv) {
+  if (rv <= 0)
+    return rv == 0 ? CRONC_ERR_CONNECTION_CLOSED : rv;
+  return h2_session_receive(c->session, c->rbuf, (size_t)rv);
+}
+
+/* Writes and reads as long as there is something to do without waiting. */
+static void conn_pump(h2_conn *c) {
+  if (c->in_pump || c->dead)
+    return;
+  c->in_pump = true;
+  int err = CRONC_OK;
+  bool progress = true;
+  while (progress && err == CRONC_OK && !c->dead) {
+    progress = false;
+    if (!c->writing && h2_session_want_write(c->session)) {
+      int n = h2_session_send_next(c->session, c->slices, H2_CONN_MAX_SLICES);
+      if (n < 0) {
+        err = n;
+        break;
+      }
+      if (n > 0) {
+        for (int i = 0; i < n; i++) {
+          c->iov[i].base = c->slices[i].base;
+          c->iov[i].len = c->slices[i].len;
+        }
+        int rv = stream_socket_writev(c->sock, c->iov, (size_t)n, on_write, c);
+        if (rv == CRONC_ERR_IO_PENDING)
+          c->writing = true;
+        else if (rv < 0)
+          err = rv;
+        else
+          progress = true;
+      }
+    }
+    if (!c->reading && h2_session_want_read(c->session)) {
+      int rv = stream_socket_read(c->sock, c->rbuf, H2_CONN_READ_BUF, on_read, c);
+      if (rv == CRONC_ERR_IO_PENDING) {
+        c->reading = true;
+      } else {
+        err = handle_read(c, rv);
+        progress = true;
+      }
+    }
+  }
+  c->in_pump = false;
+  if (err != CRONC_OK)
+    conn_die(c, err);
+  else if (!h2_session_want_read(c->session) && !h2_session_want_write(c->session) && !c->reading &&
+           !c->writing)
+    conn_die(c, CRONC_ERR_CONNECTION_CLOSED);
+  else
+    conn_maybe_free(c);
+}
+
+static void on_write(int rv, void *ud) {
+  h2_conn *c = ud;
+  c->writing = false;
+  if (rv < 0) {
+    conn_die(c, rv);
+    return;
+  }
+  conn_pump(c);
+}
+
+static void on_read(int rv, void *ud) {
+  h2_conn *c = ud;
+  c->reading = false;
+  c->in_pump = true; /* stream callbacks run inside receive */
+  int err = handle_read(c, rv);
+  c->in_pump = false;
+  if (err != CRONC_OK) {
+    conn_die(c, err);
+    return;
+  }
+  conn_pump(c);
+}
+
+/* ---- The http_stream ------------------------------------------------------------------ */
+
+static h2_http_stream *S(http_stream *b) { return (h2_http_stream *)b; }
+
+static int hs_send_request(http_stream *b, const http_request_info *req, http_io_cb cb, void *ud) {
+  (void)cb;
+  (void)ud;
+  h2_http_stream *s = S(b);
+  h2_conn *c = s->conn;
+  if (c->dead || !c->usable)
+    return CRONC_ERR_CONNECTION_CLOSED;
+  const url *u = req->url;
+  size_t n = req->headers ? h1_headers_count(req->headers) : 0;
+  h2_header *hv = n ? calloc(n, sizeof *hv) : NULL;
+  if (n && !hv)
+    return CRONC_ERR_OUT_OF_MEMORY;
+  size_t it = 0, i = 0;
+  const char *name, *value;
+  size_t nl, vl;
+  while (i < n && h1_headers_next(req->headers, &it, &name, &nl, &value, &vl)) {
+    hv[i].name = (h2_slice){(const uint8_t *)name, nl};
+    hv[i].value = (h2_slice){(const uint8_t *)value, vl};
+    i++;
+  }
+  char authority[URL_MAX_HOST + 8];
+  int alen = u->port_explicit ? snprintf(authority, sizeof authority, "%s:%u", u->host, u->port)
+                              : snprintf(authority, sizeof authority, "%s", u->host);
+  size_t plen = strlen(u->path) + (u->query ? strlen(u->query) + 1 : 0);
+  char *path = malloc(plen + 1);
+  if (!path) {
+    free(hv);
+    return CRONC_ERR_OUT_OF_MEMORY;
+  }
+  strcpy(path, u->path);
+  if (u->query) {
+    strcat(path, "?");
+    strcat(path, u->query);
+  }
+  const char *scheme = url_scheme_is_secure(u->scheme) ? "https" : "http";
+  h2_request r = {
+      .method = {(const uint8_t *)req->method, strlen(req->method)},
+      .scheme = {(const uint8_t *)scheme, strlen(scheme)},
+      .authority = {(const uint8_t *)authority, (size_t)alen},
+      .path = {(const uint8_t *)path, plen},
+      .headers = hv,
+      .header_count = i,
+      .priority = H2_PRIORITY_MEDIUM,
+  };
+  s->upload = req->body;
+  s->upload_len = req->body_len;
+  h2_stream_callbacks scb = {st_on_headers, st_on_data, NULL, st_on_close,
+                             req->body_len ? st_read_body : NULL};
+  int rv = h2_session_submit(c->session, &r, &scb, s, &s->h2);
+  free(hv);
+  free(path);
+  if (rv != CRONC_OK)
+    return rv;
+  s->submitted = true;
+  conn_pump(c);
+  /* The request is queued on the session: HTTP/2 sends are not awaited
+   * (Chromium's SpdyHttpStream completes once the frames are buffered). */
+  return s->closed && s->close_error ? s->close_error : CRONC_OK;
+}
+
+static int hs_read_response_headers(http_stream *b, http_io_cb cb, void *ud) {
+  h2_http_stream *s = S(b);
+  if (s->headers_done)
+    return CRONC_OK;
+  if (s->closed)
+    return s->close_error ? s->close_error : CRONC_ERR_CONNECTION_CLOSED;
+  s->hdr_cb = cb;
+  s->hdr_ud = ud;
+  return CRONC_ERR_IO_PENDING;
+}
+
+static const h1_headers *hs_response_headers(http_stream *b) { return &S(b)->headers; }
+
+static int hs_read_body(http_stream *b, uint8_t *buf, size_t len, http_io_cb cb, void *ud) {
+  h2_http_stream *s = S(b);
+  size_t got = 0;
+  while (s->q_head && got < len) {
+    body_chunk *ch = s->q_head;
+    size_t take = ch->len - ch->off;
+    if (take > len - got)
+      take = len - got;
+    memcpy(buf + got, ch->data + ch->off, take);
+    ch->off += take;
+    got += take;
+    if (ch->off == ch->len) {
+      s->q_head = ch->next;
+      if (!s->q_head)
+        s->q_tail = NULL;
+      free(ch);
+    }
+  }
+  if (got) {
+    if (s->h2) {
+      h2_stream_consumed(s->h2, got); /* reopens the window as the caller reads */
+      conn_pump(s->conn);
+    }
+    return (int)got;
+  }
+  if (s->closed)
+    return s->close_error; /* 0 = the body ended cleanly */
+  s->body_buf = buf;
+  s->body_len = len;
+  s->body_got = 0;
+  s->body_cb = cb;
+  s->body_ud = ud;
+  return CRONC_ERR_IO_PENDING;
+}
+
+static void hs_close(http_stream *b, bool not_reusable) {
+  (void)not_reusable; /* an HTTP/2 connection outlives its streams */
+  h2_http_stream *s = S(b);
+  h2_conn *c = s->conn;
+  if (s->h2) {
+    h2_stream_cancel(s->h2);
+    s->h2 = NULL;
+  }
+  for (h2_http_stream **pp = &c->streams; *pp; pp = &(*pp)->next)
+    if (*pp == s) {
+      *pp = s->next;
+      break;
+    }
+  while (s->q_head) {
+    body_chunk *ch = s->q_head;
+    s->q_head = ch->next;
+    free(ch);
+  }
+  h1_headers_free(&s->headers);
+  free(s);
+  if (!c->dead && !c->in_pump)
+    conn_pump(c); /* flush the RST_STREAM */
+  else
+    conn_maybe_free(c);
+}
+
+static bool hs_is_connection_reused(http_stream *b) { return S(b)->reused; }
+static bool hs_received_any(http_stream *b) { return S(b)->headers_done; }
+static const char *hs_protocol(http_stream *b) {
+  (void)b;
+  return "h2";
+}
+
+static const http_stream_vtable h2_stream_vt = {
+    hs_send_request, hs_read_response_headers, hs_response_headers, hs_read_body,
+    hs_close,        hs_is_connection_reused,  hs_received_any,     hs_protocol,
+};
+
+/* ---- Public ------------------------------------------------------------------------------ */
+
+h2_conn *h2_conn_new(stream_socket *sock, netlog *nl, h2_conn_unusable_fn on_unusable,
+                     void *user_data) {
+  h2_conn *c = calloc(1, sizeof *c);
+  if (!c)
+    return NULL;
+  c->rbuf = malloc(H2_CONN_READ_BUF);
+  c->session = h2_session_new(NULL, &session_cbs, c, nl);
+  if (!c->rbuf || !c->session) {
+    free(c->rbuf);
+    h2_session_free(c->session);
+    free(c);
+    return NULL;
+  }
+  c->sock = sock;
+  c->nl = nl;
+  c->on_unusable = on_unusable;
+  c->ud = user_data;
+  c->pool_ref = true;
+  c->usable = true;
+  conn_pump(c); /* preface + SETTINGS, and start reading */
+  return c;
+}
+
+bool h2_conn_is_usable(const h2_conn *c) {
+  return c->usable && !c->dead && !h2_session_is_going_away(c->session);
+}
+
+http_stream *h2_conn_new_stream(h2_conn *c) {
+  if (!h2_conn_is_usable(c))
+    return NULL;
+  h2_http_stream *s = calloc(1, sizeof *s);
+  if (!s)
+    return NULL;
+  s->base.vt = &h2_stream_vt;
+  s->conn = c;
+  s->reused = c->streams_made++ > 0;
+  h1_headers_init(&s->headers);
+  s->next = c->streams;
+  c->streams = s;
+  return &s->base;
+}
+
+void h2_conn_release(h2_conn *c) {
+  c->pool_ref = false;
+  c->on_unusable = NULL;
+  conn_maybe_free(c);
+}
+
+size_t h2_conn_open_streams(const h2_conn *c) {
+  size_t n = 0;
+  for (h2_http_stream *s = c->streams; s; s = s->next)
+    n++;
+  return n;
+}
+
+stream_socket *h2_conn_socket(h2_conn *c) { return c->sock; }

@@ -1,0 +1,42 @@
+/* http/h2_connection: an HTTP/2 connection, the adapter between an
+ * I/O-free h2_session and a stream socket (the I/O half of Chromium's
+ * SpdySession), and the http_stream for one request on it (SpdyHttpStream).
+ *
+ * The connection reads the socket for as long as the session wants to, feeds
+ * h2_session_receive(), and writes what h2_session_send_next() hands out in
+ * vectored writes. Body data arriving for a stream goes straight into the
+ * caller's read buffer when a read is waiting, and is queued otherwise
+ * (bounded by the stream's flow-control window, which is reopened only as
+ * the caller really reads).
+ *
+ * Lifetime: the pool (stream factory) holds one reference, each open stream
+ * another; the connection frees itself (closing the socket) when the last
+ * one goes. on_unusable tells the pool to stop handing it out (GOAWAY,
+ * error, the socket closed). Network thread only. */
+#ifndef CRONC_HTTP_H2_CONNECTION_H
+#define CRONC_HTTP_H2_CONNECTION_H
+
+#include <stdbool.h>
+
+#include "base/netlog.h"
+#include "http/http_stream.h"
+#include "socket/stream_socket.h"
+
+typedef struct h2_conn h2_conn;
+typedef void (*h2_conn_unusable_fn)(void *user_data, h2_conn *c);
+
+/* Takes ownership of sock (connected, ALPN h2). NULL on allocation failure
+ * (sock is then still the caller's). */
+h2_conn *h2_conn_new(stream_socket *sock, netlog *nl, h2_conn_unusable_fn on_unusable,
+                     void *user_data);
+/* True while new streams may be opened. */
+bool h2_conn_is_usable(const h2_conn *c);
+/* A new stream for one request; NULL if not usable or out of memory.
+ * reused: the connection already carried a stream. */
+http_stream *h2_conn_new_stream(h2_conn *c);
+/* The pool's reference is dropped (no on_unusable after this). */
+void h2_conn_release(h2_conn *c);
+size_t h2_conn_open_streams(const h2_conn *c);
+stream_socket *h2_conn_socket(h2_conn *c);
+
+#endif /* CRONC_HTTP_H2_CONNECTION_H */

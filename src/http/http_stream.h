@@ -1,0 +1,88 @@
+/* http/http_stream: one request/response exchange on a connection, the
+ * interface the network transaction drives whatever the protocol
+ * (Chromium's HttpStream: HttpBasicStream for HTTP/1.1, SpdyHttpStream for
+ * HTTP/2, QuicHttpStream for HTTP/3), and the stream factory that hands
+ * streams out (Chromium's HttpStreamFactory).
+ *
+ * Calls follow Chromium's completion style: a function returns a result
+ * synchronously (>= 0 or a net error) or CRONC_ERR_IO_PENDING and later
+ * calls its callback exactly once with the result. Callbacks never run
+ * inside the call that started the operation. Everything runs on the
+ * network thread. */
+#ifndef CRONC_HTTP_HTTP_STREAM_H
+#define CRONC_HTTP_HTTP_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/netlog.h"
+#include "http/h1_parser.h"
+#include "url/url.h"
+
+/* What is being asked for. Owned by the transaction's caller; valid for the
+ * transaction's life. */
+typedef struct http_request_info {
+  const url *url;            /* the URL to fetch (scheme, host, port, path) */
+  const char *method;        /* "GET", "POST", ... */
+  const h1_headers *headers; /* extra request headers, in order (no Host) */
+  const uint8_t *body;       /* upload body or NULL */
+  size_t body_len;
+  bool allow_http2;                 /* false: ALPN offers only http/1.1 */
+  bool enable_alternative_services; /* false after a 421 / QUIC-error retry */
+  netlog_source source;             /* the URL_REQUEST this belongs to */
+} http_request_info;
+
+typedef void (*http_io_cb)(void *user_data, int result);
+
+typedef struct http_stream http_stream;
+
+typedef struct http_stream_vtable {
+  /* Sends the request head and body. Result: OK or a net error. */
+  int (*send_request)(http_stream *s, const http_request_info *req, http_io_cb cb, void *ud);
+  /* Waits for the final response head (1xx are consumed). Result: OK or a
+   * net error. */
+  int (*read_response_headers)(http_stream *s, http_io_cb cb, void *ud);
+  /* The response head, after read_response_headers succeeded. */
+  const h1_headers *(*response_headers)(http_stream *s);
+  /* Reads body bytes into buf. Result: bytes (> 0), 0 at the end of the
+   * body, or a net error. */
+  int (*read_body)(http_stream *s, uint8_t *buf, size_t len, http_io_cb cb, void *ud);
+  /* Frees the stream. When the body was read to its end and the connection
+   * allows it (and !not_reusable), the connection goes back to its pool. */
+  void (*close)(http_stream *s, bool not_reusable);
+  /* Whether the stream runs on a connection that served an earlier request
+   * (Chromium's IsConnectionReused): then a close before any response byte
+   * is retried on a fresh connection. */
+  bool (*is_connection_reused)(http_stream *s);
+  /* Whether any response byte was received. */
+  bool (*received_any_response_bytes)(http_stream *s);
+  /* "http/1.1", "h2", "h3". */
+  const char *(*protocol)(http_stream *s);
+} http_stream_vtable;
+
+struct http_stream {
+  const http_stream_vtable *vt;
+};
+
+/* ---- Stream factory ------------------------------------------------------
+ * Finds or makes a connection for a request and hands back a stream on it.
+ * A request for a stream is cancellable; after cancel its callback never
+ * runs. */
+typedef struct http_stream_factory http_stream_factory;
+typedef struct http_stream_request http_stream_request;
+typedef void (*http_stream_ready_cb)(void *user_data, int result, http_stream *stream);
+
+typedef struct http_stream_factory_vtable {
+  /* Returns CRONC_ERR_IO_PENDING (cb later, *out set so it can be
+   * cancelled) or a net error (then nothing was started). */
+  int (*request_stream)(http_stream_factory *f, const http_request_info *req,
+                        http_stream_ready_cb cb, void *ud, http_stream_request **out);
+  void (*cancel)(http_stream_factory *f, http_stream_request *r);
+} http_stream_factory_vtable;
+
+struct http_stream_factory {
+  const http_stream_factory_vtable *vt;
+};
+
+#endif /* CRONC_HTTP_HTTP_STREAM_H */

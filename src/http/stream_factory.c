@@ -1,0 +1,573 @@
+#include "http/stream_factory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cronc/cronc.h"
+#include "http/h1_stream.h"
+#include "http/h2_connection.h"
+#include "socket/tcp_connect.h"
+#include "socket/tls_socket.h"
+
+/* ---- Data ----------------------------------------------------------------- */
+
+typedef struct idle_socket {
+  stream_socket *sock;
+  int64_t since_ticks;
+  bool used; /* carried a request before */
+  struct idle_socket *next;
+} idle_socket;
+
+typedef struct sf_job sf_job;
+
+/* A group: sockets to one (scheme, origin, destination). */
+typedef struct sf_group {
+  char key[2 * URL_MAX_HOST + 48];
+  size_t active; /* handed out or connecting */
+  idle_socket *idle;
+  struct sf_group *next;
+} sf_group;
+
+/* An HTTP/2 connection in the pool, by origin. */
+typedef struct sf_h2 {
+  char origin[URL_MAX_HOST + 32];
+  h2_conn *conn;
+  struct sf_h2 *next;
+} sf_h2;
+
+struct sf_job {
+  stream_factory *f;
+  const http_request_info *req;
+  sf_group *group;
+  char dest_host[URL_MAX_HOST + 1];
+  uint16_t dest_port;
+  char origin_key[URL_MAX_HOST + 32];
+  http_stream_ready_cb cb;
+  void *ud;
+  dns_request *dns;
+  tcp_connect_job *tcp;
+  stream_socket *sock; /* while the TLS handshake runs */
+  bool waiting;        /* queued behind a socket limit */
+  bool counted;        /* holds one of the group's active slots */
+  bool posted;         /* a result is posted to the loop */
+  int result;
+  http_stream *stream;
+  sf_job *next; /* in the factory's job list */
+};
+
+struct stream_factory {
+  http_stream_factory base;
+  stream_factory_params p;
+  sf_group *groups;
+  sf_h2 *h2;
+  sf_job *jobs;
+  size_t total_sockets; /* active + idle, all groups */
+  size_t connects;
+  base_timer cleanup;
+  bool cleanup_open;
+};
+
+static stream_factory *F(http_stream_factory *b) { return (stream_factory *)b; }
+
+void stream_factory_params_init(stream_factory_params *p) {
+  memset(p, 0, sizeof *p);
+  p->enable_http2 = true;
+}
+
+/* ---- Groups and the idle pool ----------------------------------------------- */
+
+static sf_group *group_get(stream_factory *f, const char *key) {
+  for (sf_group *g = f->groups; g; g = g->next)
+    if (strcmp(g->key, key) == 0)
+      return g;
+  sf_group *g = calloc(1, sizeof *g);
+  if (!g)
+    return NULL;
+  snprintf(g->key, sizeof g->key, "%s", key);
+  g->next = f->groups;
+  f->groups = g;
+  return g;
+}
+
+static void idle_close(stream_factory *f, idle_socket *is) {
+  stream_socket_free(is->sock);
+  free(is);
+  f->total_sockets--;
+}
+
+/* Pops a usable idle socket of the group (closing stale ones). */
+static stream_socket *idle_pop(stream_factory *f, sf_group *g, bool *used) {
+  while (g->idle) {
+    idle_socket *is = g->idle;
+    g->idle = is->next;
+    if (stream_socket_is_connected_and_idle(is->sock)) {
+      stream_socket *s = is->sock;
+      *used = is->used;
+      free(is);
+      f->total_sockets--;
+      return s;
+    }
+    idle_close(f, is);
+  }
+  return NULL;
+}
+
+/* Closes one idle socket of any group, the oldest found, to make room. */
+static bool close_one_idle(stream_factory *f) {
+  idle_socket **best = NULL;
+  for (sf_group *g = f->groups; g; g = g->next)
+    for (idle_socket **pp = &g->idle; *pp; pp = &(*pp)->next)
+      if (!best || (*pp)->since_ticks < (*best)->since_ticks)
+        best = pp;
+  if (!best)
+    return false;
+  idle_socket *is = *best;
+  *best = is->next;
+  idle_close(f, is);
+  return true;
+}
+
+static void cleanup_fired(base_timer *t, void *ud) {
+  (void)t;
+  stream_factory *f = ud;
+  int64_t now = base_clock_ticks(f->p.clock);
+  for (sf_group *g = f->groups; g; g = g->next) {
+    idle_socket **pp = &g->idle;
+    while (*pp) {
+      idle_socket *is = *pp;
+      int64_t limit_ms =
+          is->used ? STREAM_FACTORY_USED_IDLE_TIMEOUT_MS : STREAM_FACTORY_UNUSED_IDLE_TIMEOUT_MS;
+      if (now - is->since_ticks >= limit_ms * 1000 ||
+          !stream_socket_is_connected_and_idle(is->sock)) {
+        *pp = is->next;
+        idle_close(f, is);
+      } else {
+        pp = &is->next;
+      }
+    }
+  }
+  if (stream_factory_idle_socket_count(f) == 0)
+    base_timer_stop(&f->cleanup);
+}
+
+static void dispatch_waiting(stream_factory *f);
+
+/* An HTTP/1.1 stream is done with its socket. */
+static void on_socket_release(void *ud, stream_socket *sock, bool reusable) {
+  sf_group *g = NULL;
+  stream_factory *f = NULL;
+  /* ud is the group; the factory is found through the group list owner. */
+  struct release_ctx {
+    stream_factory *f;
+    sf_group *g;
+  } *rc = ud;
+  f = rc->f;
+  g = rc->g;
+  free(rc);
+  g->active--;
+  if (reusable) {
+    idle_socket *is = calloc(1, sizeof *is);
+    if (is) {
+      is->sock = sock;
+      is->since_ticks = base_clock_ticks(f->p.clock);
+      is->used = true;
+      is->next = g->idle;
+      g->idle = is;
+      if (f->cleanup_open && !base_timer_is_running(&f->cleanup))
+        base_timer_start(&f->cleanup, STREAM_FACTORY_CLEANUP_INTERVAL_MS,
+                         STREAM_FACTORY_CLEANUP_INTERVAL_MS, cleanup_fired, f);
+      dispatch_waiting(f);
+      return;
+    }
+  }
+  stream_socket_free(sock);
+  f->total_sockets--;
+  dispatch_waiting(f);
+}
+
+static http_stream *make_h1_stream(stream_factory *f, sf_group *g, stream_socket *sock,
+                                   bool reused) {
+  struct release_ctx {
+    stream_factory *f;
+    sf_group *g;
+  } *rc = malloc(sizeof *rc);
+  if (!rc)
+    return NULL;
+  rc->f = f;
+  rc->g = g;
+  http_stream *st = h1_stream_new(sock, reused, on_socket_release, rc);
+  if (!st)
+    free(rc);
+  return st;
+}
+
+/* ---- HTTP/2 pool -------------------------------------------------------------- */
+
+static void h2_unusable(void *ud, h2_conn *c) {
+  stream_factory *f = ud;
+  for (sf_h2 **pp = &f->h2; *pp; pp = &(*pp)->next) {
+    if ((*pp)->conn == c) {
+      sf_h2 *e = *pp;
+      *pp = e->next;
+      h2_conn_release(c);
+      free(e);
+      return;
+    }
+  }
+}
+
+static h2_conn *h2_find(stream_factory *f, const char *origin) {
+  for (sf_h2 *e = f->h2; e; e = e->next)
+    if (strcmp(e->origin, origin) == 0 && h2_conn_is_usable(e->conn))
+      return e->conn;
+  return NULL;
+}
+
+/* ---- Jobs ----------------------------------------------------------------------- */
+
+static void job_unlink(stream_factory *f, sf_job *j) {
+  for (sf_job **pp = &f->jobs; *pp; pp = &(*pp)->next)
+    if (*pp == j) {
+      *pp = j->next;
+      return;
+    }
+}
+
+static void job_free(sf_job *j) {
+  dns_request_cancel(j->dns);
+  tcp_connect_job_free(j->tcp);
+  stream_socket_free(j->sock);
+  free(j);
+}
+
+/* Delivers the job's result; always from the loop, never inside
+ * request_stream(). */
+static void job_deliver(void *arg) {
+  sf_job *j = arg;
+  stream_factory *f = j->f;
+  if (!f) { /* cancelled while the result was posted */
+    if (j->stream)
+      j->stream->vt->close(j->stream, true);
+    free(j);
+    return;
+  }
+  job_unlink(f, j);
+  http_stream_ready_cb cb = j->cb;
+  void *ud = j->ud;
+  int rv = j->result;
+  http_stream *st = j->stream;
+  if (rv != CRONC_OK && j->counted) {
+    j->group->active--;
+    f->total_sockets--;
+    dispatch_waiting(f);
+  }
+  free(j);
+  cb(ud, rv, st);
+}
+
+static void job_finish(sf_job *j, int rv, http_stream *st) {
+  j->result = rv;
+  j->stream = st;
+  j->posted = true;
+  if (base_runner_post(j->f->p.runner, job_deliver, j) != CRONC_OK) {
+    /* Shutting down: nobody will read the result. */
+    j->posted = false;
+  }
+}
+
+static void on_tls_done(int rv, void *ud) {
+  sf_job *j = ud;
+  stream_factory *f = j->f;
+  stream_socket *sock = j->sock;
+  if (rv != CRONC_OK) {
+    job_finish(j, rv, NULL);
+    return;
+  }
+  j->sock = NULL;
+  if (strcmp(stream_socket_alpn(sock), "h2") == 0) {
+    /* One HTTP/2 connection serves every request to the origin: it leaves
+     * the per-group socket accounting. */
+    h2_conn *c = h2_conn_new(sock, f->p.nl, h2_unusable, f);
+    if (!c) {
+      stream_socket_free(sock);
+      job_finish(j, CRONC_ERR_OUT_OF_MEMORY, NULL);
+      return;
+    }
+    sf_h2 *e = calloc(1, sizeof *e);
+    http_stream *st = e ? h2_conn_new_stream(c) : NULL;
+    if (!e || !st) {
+      free(e);
+      h2_conn_release(c);
+      job_finish(j, CRONC_ERR_OUT_OF_MEMORY, NULL);
+      return;
+    }
+    snprintf(e->origin, sizeof e->origin, "%s", j->origin_key);
+    e->conn = c;
+    e->next = f->h2;
+    f->h2 = e;
+    j->group->active--;
+    f->total_sockets--;
+    j->counted = false;
+    job_finish(j, CRONC_OK, st);
+    dispatch_waiting(f);
+    return;
+  }
+  http_stream *st = make_h1_stream(f, j->group, sock, false);
+  if (!st) {
+    stream_socket_free(sock);
+    job_finish(j, CRONC_ERR_OUT_OF_MEMORY, NULL);
+    return;
+  }
+  j->counted = false; /* the stream's release returns the slot */
+  job_finish(j, CRONC_OK, st);
+}
+
+static void on_tcp_done(int rv, stream_socket *sock, void *ud) {
+  sf_job *j = ud;
+  j->tcp = NULL; /* the job frees itself after the callback */
+  if (rv != CRONC_OK) {
+    job_finish(j, rv, NULL);
+    return;
+  }
+  stream_factory *f = j->f;
+  const url *u = j->req->url;
+  if (u->scheme != URL_SCHEME_HTTPS && u->scheme != URL_SCHEME_WSS) {
+    http_stream *st = make_h1_stream(f, j->group, sock, false);
+    if (!st) {
+      stream_socket_free(sock);
+      job_finish(j, CRONC_ERR_OUT_OF_MEMORY, NULL);
+      return;
+    }
+    j->counted = false;
+    job_finish(j, CRONC_OK, st);
+    return;
+  }
+  static const char *const alpn_h2[] = {"h2", "http/1.1"};
+  static const char *const alpn_h1[] = {"http/1.1"};
+  bool h2 = f->p.enable_http2 && j->req->allow_http2;
+  tls_socket_params tp = {
+      .host = u->host, .port = u->port, .alpn = h2 ? alpn_h2 : alpn_h1, .alpn_count = h2 ? 2 : 1};
+  stream_socket *tls = NULL;
+  rv = tls_socket_new(f->p.tls, sock, &tp, &tls);
+  if (rv != CRONC_OK) {
+    stream_socket_free(sock);
+    job_finish(j, rv, NULL);
+    return;
+  }
+  j->sock = tls;
+  rv = tls_socket_connect(tls, on_tls_done, j);
+  if (rv != CRONC_ERR_IO_PENDING)
+    on_tls_done(rv, j);
+}
+
+static void on_dns_done(int rv, dns_address_list *addrs, void *ud) {
+  sf_job *j = ud;
+  j->dns = NULL;
+  if (rv != CRONC_OK) {
+    job_finish(j, rv, NULL);
+    return;
+  }
+  tcp_connect_params tp;
+  tcp_connect_params_init(&tp);
+  tp.clock = j->f->p.clock;
+  tp.netlog = j->f->p.nl;
+  if (j->f->p.connect_timeout_ms)
+    tp.timeout_ms = j->f->p.connect_timeout_ms;
+  j->f->connects++;
+  rv = tcp_connect_start(j->f->p.runner, addrs->addrs, addrs->count, j->dest_port, &tp, on_tcp_done,
+                         j, &j->tcp);
+  if (rv != CRONC_OK)
+    job_finish(j, rv, NULL);
+}
+
+/* Tries to serve the job now: an HTTP/2 connection, an idle socket, or a
+ * new connection if the limits allow. Returns false when it must wait. */
+static bool job_try(sf_job *j) {
+  stream_factory *f = j->f;
+  h2_conn *c = h2_find(f, j->origin_key);
+  if (c) {
+    http_stream *st = h2_conn_new_stream(c);
+    job_finish(j, st ? CRONC_OK : CRONC_ERR_OUT_OF_MEMORY, st);
+    return true;
+  }
+  bool used = false;
+  stream_socket *sock = idle_pop(f, j->group, &used);
+  if (sock) {
+    j->group->active++;
+    f->total_sockets++;
+    http_stream *st = make_h1_stream(f, j->group, sock, used);
+    if (!st) {
+      j->group->active--;
+      f->total_sockets--;
+      stream_socket_free(sock);
+    }
+    job_finish(j, st ? CRONC_OK : CRONC_ERR_OUT_OF_MEMORY, st);
+    return true;
+  }
+  size_t per_group = f->p.max_sockets_per_group ? f->p.max_sockets_per_group
+                                                : STREAM_FACTORY_MAX_SOCKETS_PER_GROUP;
+  size_t total = f->p.max_sockets ? f->p.max_sockets : STREAM_FACTORY_MAX_SOCKETS;
+  if (j->group->active >= per_group)
+    return false;
+  if (f->total_sockets >= total && !close_one_idle(f))
+    return false;
+  j->group->active++;
+  f->total_sockets++;
+  j->counted = true;
+  dns_address_list results = {0};
+  int rv = dns_resolve(f->p.resolver, j->dest_host, strlen(j->dest_host), j->dest_port,
+                       DNS_FAMILY_UNSPEC, j->req->source, on_dns_done, j, &results, &j->dns);
+  if (rv == CRONC_ERR_IO_PENDING)
+    return true;
+  if (rv == CRONC_OK)
+    on_dns_done(rv, &results, j);
+  else
+    job_finish(j, rv, NULL);
+  dns_address_list_reset(&results);
+  return true;
+}
+
+/* A socket slot freed up: serve the oldest waiting jobs that now fit. */
+static void dispatch_waiting(stream_factory *f) {
+  for (sf_job *j = f->jobs; j; j = j->next) {
+    if (!j->waiting)
+      continue;
+    j->waiting = false;
+    if (!job_try(j)) {
+      j->waiting = true;
+      continue;
+    }
+  }
+}
+
+static int sf_request_stream(http_stream_factory *b, const http_request_info *req,
+                             http_stream_ready_cb cb, void *ud, http_stream_request **out) {
+  stream_factory *f = F(b);
+  const url *u = req->url;
+  sf_job *j = calloc(1, sizeof *j);
+  if (!j)
+    return CRONC_ERR_OUT_OF_MEMORY;
+  j->f = f;
+  j->req = req;
+  j->cb = cb;
+  j->ud = ud;
+  /* Host mapping rules change where we connect, never whom we talk to. */
+  snprintf(j->dest_host, sizeof j->dest_host, "%s", u->host);
+  j->dest_port = u->port;
+  if (dns_host_mapping_rules_rewrite(f->p.rules, u->host, strlen(u->host), u->port, j->dest_host,
+                                     sizeof j->dest_host, &j->dest_port) == DNS_MAPPING_INVALID) {
+    free(j);
+    return CRONC_ERR_NAME_NOT_RESOLVED;
+  }
+  snprintf(j->origin_key, sizeof j->origin_key, "%s://%s:%u", url_scheme_name(u->scheme), u->host,
+           (unsigned)u->port);
+  char gkey[sizeof((sf_group *)0)->key];
+  snprintf(gkey, sizeof gkey, "%s/%s:%u/%d", j->origin_key, j->dest_host, (unsigned)j->dest_port,
+           req->allow_http2 ? 2 : 1);
+  j->group = group_get(f, gkey);
+  if (!j->group) {
+    free(j);
+    return CRONC_ERR_OUT_OF_MEMORY;
+  }
+  j->next = f->jobs;
+  f->jobs = j;
+  if (!job_try(j))
+    j->waiting = true;
+  *out = (http_stream_request *)j;
+  return CRONC_ERR_IO_PENDING;
+}
+
+static void sf_cancel(http_stream_factory *b, http_stream_request *r) {
+  stream_factory *f = F(b);
+  sf_job *j = (sf_job *)r;
+  job_unlink(f, j);
+  if (j->counted) {
+    j->group->active--;
+    f->total_sockets--;
+  }
+  if (j->posted) {
+    /* The delivery task owns it now: it closes the stream and frees. */
+    j->f = NULL;
+    dns_request_cancel(j->dns);
+    j->dns = NULL;
+  } else {
+    job_free(j);
+  }
+  dispatch_waiting(f);
+}
+
+static const http_stream_factory_vtable sf_vt = {sf_request_stream, sf_cancel};
+
+stream_factory *stream_factory_new(const stream_factory_params *p) {
+  if (!p || !p->runner || !p->resolver)
+    return NULL;
+  stream_factory *f = calloc(1, sizeof *f);
+  if (!f)
+    return NULL;
+  f->base.vt = &sf_vt;
+  f->p = *p;
+  if (!f->p.clock)
+    f->p.clock = base_clock_system();
+  if (base_timer_init(p->runner, &f->cleanup) == CRONC_OK)
+    f->cleanup_open = true;
+  return f;
+}
+
+static void cleanup_closed(base_timer *t, void *ud) {
+  (void)t;
+  free(ud);
+}
+
+void stream_factory_free(stream_factory *f) {
+  if (!f)
+    return;
+  while (f->jobs) {
+    sf_job *j = f->jobs;
+    sf_cancel(&f->base, (http_stream_request *)j);
+  }
+  while (f->h2) {
+    sf_h2 *e = f->h2;
+    f->h2 = e->next;
+    h2_conn_release(e->conn);
+    free(e);
+  }
+  while (f->groups) {
+    sf_group *g = f->groups;
+    f->groups = g->next;
+    while (g->idle) {
+      idle_socket *is = g->idle;
+      g->idle = is->next;
+      idle_close(f, is);
+    }
+    free(g);
+  }
+  if (f->cleanup_open)
+    base_timer_close(&f->cleanup, cleanup_closed, f); /* frees f when libuv is done */
+  else
+    free(f);
+}
+
+http_stream_factory *stream_factory_base(stream_factory *f) { return &f->base; }
+
+size_t stream_factory_idle_socket_count(const stream_factory *f) {
+  size_t n = 0;
+  for (sf_group *g = f->groups; g; g = g->next)
+    for (idle_socket *is = g->idle; is; is = is->next)
+      n++;
+  return n;
+}
+
+size_t stream_factory_connects_started(const stream_factory *f) { return f->connects; }
+
+size_t stream_factory_h2_connection_count(const stream_factory *f) {
+  size_t n = 0;
+  for (sf_h2 *e = f->h2; e; e = e->next)
+    n++;
+  return n;
+}
+
+void stream_factory_close_idle(stream_factory *f) {
+  while (close_one_idle(f)) {
+  }
+}

@@ -1,0 +1,323 @@
+/* The HTTP/1.1 stream over a scripted socket: the request goes out in one
+ * write, heads and bodies come back whatever the slicing (one byte at a
+ * time, head and body together, body straight into the caller's buffer),
+ * the connection is handed back reusable only when the response allows it
+ * and was read to its end, and a connection that ends early gives Chromium's
+ * errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/strbuf.h"
+#include "cronc/cronc.h"
+#include "http/h1_stream.h"
+
+typedef struct fake_sock {
+  stream_socket base;
+  const char *input; /* what the "server" sends */
+  size_t input_len;
+  size_t pos;
+  size_t step; /* bytes per read (0 = as much as asked) */
+  strbuf written;
+  bool disconnected;
+  /* release */
+  bool released;
+  bool reusable;
+} fake_sock;
+
+static int fk_read(stream_socket *s, uint8_t *buf, size_t len, socket_io_fn cb, void *ud) {
+  (void)cb;
+  (void)ud;
+  fake_sock *f = (fake_sock *)s;
+  size_t left = f->input_len - f->pos;
+  if (left == 0)
+    return 0;
+  size_t n = len < left ? len : left;
+  if (f->step && n > f->step)
+    n = f->step;
+  memcpy(buf, f->input + f->pos, n);
+  f->pos += n;
+  return (int)n;
+}
+
+static int fk_writev(stream_socket *s, const socket_iovec *iov, size_t n, socket_io_fn cb,
+                     void *ud) {
+  (void)cb;
+  (void)ud;
+  fake_sock *f = (fake_sock *)s;
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    strbuf_append(&f->written, iov[i].base, iov[i].len);
+    total += iov[i].len;
+  }
+  return (int)total;
+}
+
+static void fk_disconnect(stream_socket *s) { ((fake_sock *)s)->disconnected = true; }
+
+static const stream_socket_vtable fake_vt = {
+    .name = "fake", .read = fk_read, .writev = fk_writev, .disconnect = fk_disconnect};
+
+static void on_release(void *ud, stream_socket *sock, bool reusable) {
+  (void)sock;
+  fake_sock *f = ud;
+  f->released = true;
+  f->reusable = reusable;
+}
+
+static void never_called(void *ud, int rv) {
+  (void)ud;
+  (void)rv;
+  fail_msg("callback on a synchronous socket");
+}
+
+typedef struct run {
+  fake_sock sock;
+  url u;
+  http_request_info req;
+  http_stream *st;
+  strbuf body;
+} run;
+
+static void run_init(run *r, const char *response, size_t step, bool reused) {
+  memset(r, 0, sizeof *r);
+  r->sock.base.vt = &fake_vt;
+  r->sock.input = response;
+  r->sock.input_len = strlen(response);
+  r->sock.step = step;
+  strbuf_init(&r->sock.written);
+  strbuf_init(&r->body);
+  const char *s = "https://example.com:8443/a/b?x=1";
+  assert_int_equal(url_parse(s, strlen(s), &r->u), CRONC_OK);
+  r->req.url = &r->u;
+  r->req.method = "GET";
+  r->st = h1_stream_new(&r->sock.base, reused, on_release, &r->sock);
+  assert_non_null(r->st);
+}
+
+static void run_free(run *r) {
+  url_free(&r->u);
+  strbuf_free(&r->sock.written);
+  strbuf_free(&r->body);
+}
+
+/* Sends, reads the head and the whole body with buffers of `bufsize`.
+ * Returns the first error, or OK. */
+static int run_all(run *r, size_t bufsize) {
+  int rv = r->st->vt->send_request(r->st, &r->req, never_called, NULL);
+  if (rv != CRONC_OK)
+    return rv;
+  rv = r->st->vt->read_response_headers(r->st, never_called, NULL);
+  if (rv != CRONC_OK)
+    return rv;
+  uint8_t *buf = malloc(bufsize);
+  for (;;) {
+    rv = r->st->vt->read_body(r->st, buf, bufsize, never_called, NULL);
+    if (rv <= 0)
+      break;
+    assert_true((size_t)rv <= bufsize);
+    strbuf_append(&r->body, buf, (size_t)rv);
+  }
+  free(buf);
+  return rv;
+}
+
+static const char *CL_RESPONSE = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world";
+static const char *CHUNKED_RESPONSE = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                      "5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\n";
+
+static void request_head_is_written_once(void **state) {
+  (void)state;
+  run r;
+  run_init(&r, CL_RESPONSE, 0, false);
+  assert_int_equal(run_all(&r, 64), 0);
+  assert_string_equal(strbuf_cstr(&r.sock.written),
+                      "GET /a/b?x=1 HTTP/1.1\r\nHost: example.com:8443\r\n\r\n");
+  r.st->vt->close(r.st, false);
+  run_free(&r);
+}
+
+static void content_length_body_any_slicing_any_buffer(void **state) {
+  (void)state;
+  size_t steps[] = {0, 1, 3, 7, 40};
+  size_t bufs[] = {1, 2, 5, 64};
+  for (size_t i = 0; i < 5; i++)
+    for (size_t j = 0; j < 4; j++) {
+      run r;
+      run_init(&r, CL_RESPONSE, steps[i], false);
+      assert_int_equal(run_all(&r, bufs[j]), 0);
+      assert_string_equal(strbuf_cstr(&r.body), "hello world");
+      assert_int_equal(r.st->vt->response_headers(r.st)->status, 200);
+      r.st->vt->close(r.st, false);
+      assert_true(r.sock.released);
+      assert_true(r.sock.reusable);
+      run_free(&r);
+    }
+}
+
+static void chunked_body_any_slicing_any_buffer(void **state) {
+  (void)state;
+  size_t steps[] = {0, 1, 2, 9};
+  size_t bufs[] = {1, 3, 64};
+  for (size_t i = 0; i < 4; i++)
+    for (size_t j = 0; j < 3; j++) {
+      run r;
+      run_init(&r, CHUNKED_RESPONSE, steps[i], false);
+      assert_int_equal(run_all(&r, bufs[j]), 0);
+      assert_string_equal(strbuf_cstr(&r.body), "hello world");
+      r.st->vt->close(r.st, false);
+      assert_true(r.sock.reusable);
+      run_free(&r);
+    }
+}
+
+static void interim_100_continue_is_skipped(void **state) {
+  (void)state;
+  run r;
+  run_init(&r, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+           0, false);
+  assert_int_equal(run_all(&r, 16), 0);
+  assert_int_equal(r.st->vt->response_headers(r.st)->status, 201);
+  assert_string_equal(strbuf_cstr(&r.body), "ok");
+  r.st->vt->close(r.st, false);
+  run_free(&r);
+}
+
+static void no_content_has_no_body_and_stays_reusable(void **state) {
+  (void)state;
+  run r;
+  run_init(&r, "HTTP/1.1 204 No Content\r\n\r\n", 0, false);
+  assert_int_equal(run_all(&r, 16), 0);
+  assert_int_equal(r.body.len, 0);
+  r.st->vt->close(r.st, false);
+  assert_true(r.sock.reusable);
+  run_free(&r);
+}
+
+static void connection_close_is_not_reused(void **state) {
+  (void)state;
+  run r;
+  run_init(&r, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", 0, false);
+  assert_int_equal(run_all(&r, 16), 0);
+  r.st->vt->close(r.st, false);
+  assert_true(r.sock.released);
+  assert_false(r.sock.reusable);
+  assert_true(r.sock.disconnected);
+  run_free(&r);
+}
+
+static void close_delimited_body_ends_at_eof(void **state) {
+  (void)state;
+  run r;
+  run_init(&r, "HTTP/1.1 200 OK\r\n\r\nuntil the end", 4, false);
+  assert_int_equal(run_all(&r, 5), 0);
+  assert_string_equal(strbuf_cstr(&r.body), "until the end");
+  r.st->vt->close(r.st, false);
+  assert_false(r.sock.reusable);
+  run_free(&r);
+}
+
+static void short_body_is_content_length_mismatch(void **state) {
+  (void)state;
+  run r;
+  run_init(&r, "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nshort", 0, false);
+  assert_int_equal(run_all(&r, 64), CRONC_ERR_CONTENT_LENGTH_MISMATCH);
+  r.st->vt->close(r.st, true);
+  assert_false(r.sock.reusable);
+  run_free(&r);
+}
+
+static void cut_chunked_body_is_incomplete_chunked_encoding(void **state) {
+  (void)state;
+  run r;
+  run_init(&r, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", 0, false);
+  assert_int_equal(run_all(&r, 64), CRONC_ERR_INCOMPLETE_CHUNKED_ENCODING);
+  r.st->vt->close(r.st, true);
+  run_free(&r);
+}
+
+static void empty_reply_on_reused_connection_is_connection_closed(void **state) {
+  (void)state;
+  run r;
+  run_init(&r, "", 0, true);
+  assert_int_equal(run_all(&r, 64), CRONC_ERR_CONNECTION_CLOSED);
+  assert_false(r.st->vt->received_any_response_bytes(r.st));
+  assert_true(r.st->vt->is_connection_reused(r.st));
+  r.st->vt->close(r.st, true);
+  run_free(&r);
+  run_init(&r, "", 0, false);
+  assert_int_equal(run_all(&r, 64), CRONC_ERR_EMPTY_RESPONSE);
+  r.st->vt->close(r.st, true);
+  run_free(&r);
+}
+
+static void malformed_status_line_is_invalid_http_response(void **state) {
+  (void)state;
+  run r;
+  run_init(&r, "HTTX/1.1 200 OK\r\n\r\n", 0, false);
+  assert_int_equal(run_all(&r, 64), CRONC_ERR_INVALID_HTTP_RESPONSE);
+  r.st->vt->close(r.st, true);
+  run_free(&r);
+}
+
+static void bytes_after_the_response_prevent_reuse(void **state) {
+  (void)state;
+  run r;
+  run_init(&r, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA", 0, false);
+  assert_int_equal(run_all(&r, 64), 0);
+  assert_string_equal(strbuf_cstr(&r.body), "ok");
+  r.st->vt->close(r.st, false);
+  assert_false(r.sock.reusable);
+  run_free(&r);
+}
+
+static void unread_body_is_not_reused(void **state) {
+  (void)state;
+  run r;
+  run_init(&r, CL_RESPONSE, 0, false);
+  assert_int_equal(r.st->vt->send_request(r.st, &r.req, never_called, NULL), 0);
+  assert_int_equal(r.st->vt->read_response_headers(r.st, never_called, NULL), 0);
+  r.st->vt->close(r.st, false);
+  assert_false(r.sock.reusable);
+  run_free(&r);
+}
+
+static void post_body_follows_head_in_the_same_write(void **state) {
+  (void)state;
+  run r;
+  run_init(&r, CL_RESPONSE, 0, false);
+  r.req.method = "POST";
+  r.req.body = (const uint8_t *)"a=1";
+  r.req.body_len = 3;
+  assert_int_equal(run_all(&r, 64), 0);
+  assert_string_equal(strbuf_cstr(&r.sock.written), "POST /a/b?x=1 HTTP/1.1\r\nHost: "
+                                                    "example.com:8443\r\nContent-Length: "
+                                                    "3\r\n\r\na=1");
+  r.st->vt->close(r.st, false);
+  run_free(&r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(request_head_is_written_once),
+      cmocka_unit_test(content_length_body_any_slicing_any_buffer),
+      cmocka_unit_test(chunked_body_any_slicing_any_buffer),
+      cmocka_unit_test(interim_100_continue_is_skipped),
+      cmocka_unit_test(no_content_has_no_body_and_stays_reusable),
+      cmocka_unit_test(connection_close_is_not_reused),
+      cmocka_unit_test(close_delimited_body_ends_at_eof),
+      cmocka_unit_test(short_body_is_content_length_mismatch),
+      cmocka_unit_test(cut_chunked_body_is_incomplete_chunked_encoding),
+      cmocka_unit_test(empty_reply_on_reused_connection_is_connection_closed),
+      cmocka_unit_test(malformed_status_line_is_invalid_http_response),
+      cmocka_unit_test(bytes_after_the_response_prevent_reuse),
+      cmocka_unit_test(unread_body_is_not_reused),
+      cmocka_unit_test(post_body_follows_head_in_the_same_write),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
