@@ -42,6 +42,146 @@ CRONC_EXPORT const char *cronc_version(void);
  * "OK". Unknown codes give "ERR_UNKNOWN". The string is static. Any thread. */
 CRONC_EXPORT const char *cronc_error_name(int error);
 
+/* ========================================================================
+ * Engine
+ *
+ * An engine is one network stack: its network thread, connection pools,
+ * server properties (Alt-Svc knowledge) and, with a storage path, their
+ * on-disk store. Create one per application (or per isolated profile).
+ * ======================================================================== */
+
+typedef struct cronc_engine cronc_engine;
+
+/* A QUIC hint: https://host:port is known to speak HTTP/3 on
+ * alternate_port (Cronet's QuicHint). */
+typedef struct cronc_quic_hint {
+  const char *host;
+  int32_t port;
+  int32_t alternate_port;
+} cronc_quic_hint;
+
+/* Parameters. Fill with cronc_engine_params_init() and then set fields, so
+ * that fields added later get their defaults. Strings are copied by
+ * cronc_engine_new(). */
+typedef struct cronc_engine_params {
+  uint32_t struct_size;     /* set by cronc_engine_params_init() */
+  const char *user_agent;   /* NULL = cronc_default_user_agent() */
+  const char *storage_path; /* NULL = nothing persisted; created if missing */
+  bool enable_http2;        /* default true */
+  bool enable_quic;         /* default true */
+  const cronc_quic_hint *quic_hints;
+  size_t n_quic_hints;
+  /* PEM file of extra trusted CAs, added to the system store. */
+  const char *extra_ca_file;
+  /* Chromium's --host-resolver-rules, e.g. "MAP example.com 127.0.0.1:8443". */
+  const char *host_resolver_rules;
+  /* Write a NetLog (Chrome's netlog viewer format) to this file. */
+  const char *netlog_path;
+} cronc_engine_params;
+
+CRONC_EXPORT void cronc_engine_params_init(cronc_engine_params *params);
+
+/* Creates and starts an engine with its own network thread. Returns
+ * CRONC_OK, or CRONC_ERR_INVALID_ARGUMENT, CRONC_ERR_ACCESS_DENIED (another
+ * engine uses the storage path), CRONC_ERR_OUT_OF_MEMORY, ... Any thread. */
+CRONC_EXPORT int cronc_engine_new(const cronc_engine_params *params, cronc_engine **out);
+
+/* Cancels running requests (each gets on_canceled), flushes the store and
+ * stops the network thread. Refused with CRONC_ERR_INVALID_ARGUMENT on the
+ * network thread (i.e. from a callback run by a direct executor). */
+CRONC_EXPORT int cronc_engine_shutdown(cronc_engine *engine);
+/* Shuts down if needed and frees. Not on the network thread. */
+CRONC_EXPORT void cronc_engine_free(cronc_engine *engine);
+/* "cronc/0.1.0". */
+CRONC_EXPORT const char *cronc_default_user_agent(void);
+
+/* ========================================================================
+ * Requests (Cronet's UrlRequest model)
+ *
+ * Callback order: zero or more on_redirect_received, then
+ * on_response_started, then on_read_completed once per cronc_request_read(),
+ * then exactly one terminal callback: on_succeeded, on_failed or
+ * on_canceled. A request that fails before a response gets only on_failed.
+ * Callbacks run on the network thread, one at a time, never re-entrantly
+ * from inside a cronc_request_* call; a callback may call
+ * cronc_request_read/follow_redirect/cancel. After the terminal callback
+ * the request may be freed (also from inside it).
+ * ======================================================================== */
+
+typedef struct cronc_request cronc_request;
+
+typedef struct cronc_header {
+  const char *name;
+  const char *value;
+} cronc_header;
+
+/* What the application sees of a response. Valid during the callback; the
+ * strings belong to the request. */
+typedef struct cronc_response_info {
+  const char *url;                 /* the URL that answered (after redirects) */
+  int http_status;                 /* 0 when there was no response */
+  const char *http_status_text;
+  const cronc_header *headers;     /* in received order */
+  size_t n_headers;
+  const char *negotiated_protocol; /* "http/1.1", "h2", "h3" or "" */
+  bool was_cached;
+  int64_t received_byte_count;     /* body bytes after decoding */
+  size_t n_url_chain;
+  const char *const *url_chain;    /* first URL .. url */
+} cronc_response_info;
+
+typedef struct cronc_request_callbacks {
+  /* The response is a redirect to new_location: call
+   * cronc_request_follow_redirect() or cronc_request_cancel(). */
+  void (*on_redirect_received)(cronc_request *req, void *user_data,
+                               const cronc_response_info *info, const char *new_location);
+  /* Headers are in: call cronc_request_read() to get the body. */
+  void (*on_response_started)(cronc_request *req, void *user_data,
+                              const cronc_response_info *info);
+  /* bytes_read bytes were written to the buffer given to cronc_request_read
+   * (0 never: the end of the body is on_succeeded). */
+  void (*on_read_completed)(cronc_request *req, void *user_data, const cronc_response_info *info,
+                            uint8_t *buffer, size_t bytes_read);
+  void (*on_succeeded)(cronc_request *req, void *user_data, const cronc_response_info *info);
+  /* info is NULL when no response was received. */
+  void (*on_failed)(cronc_request *req, void *user_data, const cronc_response_info *info,
+                    int net_error);
+  void (*on_canceled)(cronc_request *req, void *user_data, const cronc_response_info *info);
+} cronc_request_callbacks;
+
+typedef struct cronc_request_params {
+  uint32_t struct_size;  /* set by cronc_request_params_init() */
+  const char *method;    /* NULL = "GET" ("POST" when a body is given) */
+  const cronc_header *headers;
+  size_t n_headers;
+  const uint8_t *body;   /* upload body, copied at cronc_request_new(); may be NULL */
+  size_t body_len;
+  bool disable_cache;
+  bool allow_http2;      /* default true; false forces HTTP/1.1 (ALPN) */
+} cronc_request_params;
+
+CRONC_EXPORT void cronc_request_params_init(cronc_request_params *params);
+
+/* Creates a request for url (absolute http/https). Nothing happens until
+ * cronc_request_start(). Returns CRONC_ERR_INVALID_URL,
+ * CRONC_ERR_UNKNOWN_URL_SCHEME, CRONC_ERR_INVALID_ARGUMENT (bad method or
+ * header), CRONC_ERR_OUT_OF_MEMORY. Any thread. */
+CRONC_EXPORT int cronc_request_new(cronc_engine *engine, const char *url,
+                                   const cronc_request_params *params,
+                                   const cronc_request_callbacks *callbacks, void *user_data,
+                                   cronc_request **out);
+CRONC_EXPORT int cronc_request_start(cronc_request *req);
+/* Reads up to len body bytes into buffer (owned by the caller until
+ * on_read_completed, on_succeeded, on_failed or on_canceled). Only after
+ * on_response_started or on_read_completed. */
+CRONC_EXPORT int cronc_request_read(cronc_request *req, uint8_t *buffer, size_t len);
+CRONC_EXPORT int cronc_request_follow_redirect(cronc_request *req);
+/* Any thread, any time; on_canceled follows unless a terminal callback
+ * already ran. */
+CRONC_EXPORT void cronc_request_cancel(cronc_request *req);
+/* Frees a request that has not started or has had its terminal callback. */
+CRONC_EXPORT void cronc_request_free(cronc_request *req);
+
 #ifdef __cplusplus
 }
 #endif

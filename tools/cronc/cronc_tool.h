@@ -6,5 +6,6 @@
 
 int cmd_alt_svc(int argc, char **argv);
 int cmd_props(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
 
 #endif

@@ -8,7 +8,12 @@
 #include "cronc_tool.h"
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: cronc COMMAND ...\n"
+  fprintf(f, "usage: cronc [options] URL...     fetch (see cronc -h fetch options below)\n"
+             "       cronc COMMAND ...\n"
+             "\n"
+             "  fetch options: -o FILE, -H 'Name: value', -X METHOD, --data-binary @FILE,\n"
+             "    --cacert FILE, --host-rules RULES, --storage DIR, --http1.1, --netlog FILE,\n"
+             "    -v (protocol and timing on stderr), --json (one JSON line per request)\n"
              "\n"
              "  alt-svc parse VALUE            parse an Alt-Svc field value, print JSON\n"
              "  props show   --storage DIR     print the stored server properties as JSON\n"
@@ -44,7 +49,5 @@ int main(int argc, char **argv) {
     return cmd_alt_svc(argc - 2, argv + 2);
   if (strcmp(cmd, "props") == 0)
     return cmd_props(argc - 2, argv + 2);
-  fprintf(stderr, "cronc: unknown command '%s'\n", cmd);
-  usage(stderr);
-  return 2;
+  return cmd_fetch(argc - 1, argv + 1); /* cronc [options] URL... */
 }
