@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "cronc/cronc.h"
+#include "engine/api_internal.h"
 #include "engine/engine.h"
 #include "http/h1_request.h"
 #include "http/network_transaction.h"
@@ -68,6 +69,8 @@ CRONC_EXPORT int cronc_engine_new(const cronc_engine_params *p, cronc_engine **o
   *out = ce;
   return CRONC_OK;
 }
+
+engine *cronc_engine_internal(cronc_engine *ce) { return ce->e; }
 
 CRONC_EXPORT int cronc_engine_shutdown(cronc_engine *ce) {
   return ce ? engine_shutdown(ce->e) : CRONC_ERR_INVALID_ARGUMENT;

@@ -1,7 +1,7 @@
 /* url/url: schemes and the URL parser (the WHATWG URL standard's basic URL
  * parser for special schemes, restricted to http, https, ws and wss, with no
- * base URL). Host canonicalisation lives in url_canon.c, origins in
- * url_origin.c. Pure functions; any thread. */
+ * base URL: url_resolve.c adds one). Host canonicalisation lives in
+ * url_canon.c, origins in url_origin.c. Pure functions; any thread. */
 #include "url/url.h"
 
 #include <stdlib.h>
@@ -51,7 +51,7 @@ bool url_scheme_is_secure(url_scheme s) { return scheme_valid(s) && kSchemes[s].
 /* ---------------------------------------------------------------------- */
 /* Percent-encoding (WHATWG percent-encode sets). */
 
-enum { ENC_PATH, ENC_QUERY, ENC_USERINFO };
+enum { ENC_PATH, ENC_QUERY, ENC_USERINFO, ENC_FRAGMENT };
 
 static bool needs_encoding(unsigned char c, int set) {
   if (c < 0x20 || c > 0x7e) /* C0 control percent-encode set */
@@ -59,17 +59,19 @@ static bool needs_encoding(unsigned char c, int set) {
   switch (c) {
   case ' ':
   case '"':
-  case '#':
   case '<':
   case '>':
     return true;
+  case '#':
+    return set != ENC_FRAGMENT;
   case '\'':
     return set == ENC_QUERY; /* special-query set */
-  case '?':
   case '`':
+    return set != ENC_QUERY;
+  case '?':
   case '{':
   case '}':
-    return set != ENC_QUERY;
+    return set != ENC_QUERY && set != ENC_FRAGMENT;
   case '/':
   case ':':
   case ';':
@@ -254,15 +256,15 @@ static int parse_clean(const char *s, size_t len, url *out) {
     }
   }
 
+  /* The first '#' after the authority (which stops at one) starts the
+   * fragment; path and query end there. */
+  const char *hash = memchr(s + auth_end, '#', len - auth_end);
+  size_t end = hash ? (size_t)(hash - s) : len;
   size_t path = auth_end, path_end = auth_end;
-  while (path_end < len && s[path_end] != '?' && s[path_end] != '#')
+  while (path_end < end && s[path_end] != '?')
     path_end++;
-  bool has_query = path_end < len && s[path_end] == '?';
-  size_t q = path_end + 1, q_end = path_end + 1;
-  if (has_query) {
-    const char *hash = memchr(s + q, '#', len - q);
-    q_end = hash ? (size_t)(hash - s) : len;
-  }
+  bool has_query = path_end < end;
+  size_t q = path_end + 1, q_end = has_query ? end : path_end + 1;
 
   /* Write the spec, noting where each component sits in it. */
   strbuf sb = STRBUF_INIT;
@@ -320,6 +322,13 @@ static int parse_clean(const char *s, size_t len, url *out) {
       strbuf_append_char(&sb, '\0');
     }
   }
+  /* The fragment is not part of the spec: it goes last, encoded in place. */
+  size_t frag = 0;
+  if (hash) {
+    frag = sb.len;
+    append_encoded(&sb, hash + 1, len - end - 1, ENC_FRAGMENT);
+    strbuf_append_char(&sb, '\0');
+  }
   char *base = strbuf_detach(&sb, NULL);
   if (!base)
     return CRONC_ERR_OUT_OF_MEMORY;
@@ -334,6 +343,7 @@ static int parse_clean(const char *s, size_t len, url *out) {
   out->query = has_query ? base + copies[2] : NULL;
   out->username = present[3] ? base + copies[3] : NULL;
   out->password = present[4] ? base + copies[4] : NULL;
+  out->fragment = hash ? base + frag : NULL;
   return CRONC_OK;
 }
 

@@ -52,6 +52,7 @@ typedef struct url {
   char *username;     /* NULL when absent */
   char *password;     /* NULL when absent */
   char *spec;         /* the canonical serialisation, without fragment */
+  char *fragment;     /* without '#', percent-encoded; NULL when absent, "" for a bare '#' */
 } url;
 
 const char *url_scheme_name(url_scheme s);                    /* "https"; "" for invalid */
@@ -66,7 +67,8 @@ bool url_scheme_is_secure(url_scheme s); /* https, wss */
  * resolved, path and query percent-encoded as browsers do. Returns 0,
  * ERR_INVALID_URL, ERR_UNKNOWN_URL_SCHEME (a scheme other than the four) or
  * ERR_OUT_OF_MEMORY. On error *out is left zeroed and need not be freed. The
- * fragment is dropped. Empty username/password are stored as NULL. */
+ * fragment is kept out of the spec and stored in `fragment`. Empty
+ * username/password are stored as NULL. */
 int url_parse(const char *s, size_t len, url *out);
 void url_free(url *u);
 
@@ -94,5 +96,22 @@ uint64_t url_origin_hash(const url_origin *o);
 int url_origin_to_string(const url_origin *o, char *buf, size_t size);
 /* Parses the form url_origin_to_string() writes (a path "/" is tolerated). */
 int url_origin_from_string(const char *s, size_t len, url_origin *out);
+
+/* Resolves a reference (an HTTP Location value, a link) against base, as
+ * the WHATWG URL standard does for special schemes (RFC 3986 section 5.2 with
+ * browsers' leniencies): leading/trailing C0 controls and spaces stripped,
+ * tabs and newlines removed, a backslash read as '/'. The reference may be
+ *   - absolute with another scheme ("https://h/p", "https:h"): parsed alone;
+ *   - absolute with base's scheme: "http://h/p" parsed alone, but "http:p",
+ *     "http:/p" and "http:?q" are relative (WHATWG, RFC 3986 5.4.2);
+ *   - scheme-relative "//host/path", absolute-path "/p", relative-path "p"
+ *     (dot segments removed, never above the root), query-only "?q",
+ *     fragment-only "#f", or empty (base without its fragment).
+ * base's fragment is never inherited; the reference's own fragment is in
+ * out->fragment (redirects copy the old fragment themselves). base must come
+ * from url_parse/url_resolve. Returns 0, ERR_UNKNOWN_URL_SCHEME (a scheme
+ * other than http, https, ws, wss: "ftp:", "data:", "g:h"), ERR_INVALID_URL
+ * or ERR_OUT_OF_MEMORY; on error *out is zeroed and need not be freed. */
+int url_resolve(const url *base, const char *ref, size_t len, url *out);
 
 #endif /* CRONC_URL_URL_H */

@@ -1,0 +1,370 @@
+/* Real fetches through the public API: Caddy on a free loopback port (its
+ * own local CA, h1 only or h1+h2) and a scripted raw TCP server for faults.
+ * Bodies are checked by SHA-256; connection reuse by the stream factory's
+ * connect count; errors by their exact net error. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <gnutls/crypto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cronc/cronc.h"
+#include "engine/api_internal.h"
+#include "support/caddy_server.h"
+#include "support/net_test_util.h"
+#include "support/raw_tcp_server.h"
+
+/* ---- A blocking fetch over the asynchronous API ------------------------------------ */
+
+typedef struct result {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool done;
+  int error;
+  int status;
+  char protocol[16];
+  int64_t bytes;
+  int redirects;
+  gnutls_hash_hd_t sha;
+  uint8_t buf[65536];
+} result;
+
+static void note(result *r, const cronc_response_info *info) {
+  if (!info)
+    return;
+  r->status = info->http_status;
+  snprintf(r->protocol, sizeof r->protocol, "%s", info->negotiated_protocol);
+}
+
+static void done(result *r, int error) {
+  pthread_mutex_lock(&r->mu);
+  r->error = error;
+  r->done = true;
+  pthread_cond_signal(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+}
+
+static void cb_redirect(cronc_request *q, void *ud, const cronc_response_info *i, const char *l) {
+  (void)i;
+  (void)l;
+  ((result *)ud)->redirects++;
+  cronc_request_follow_redirect(q);
+}
+static void cb_started(cronc_request *q, void *ud, const cronc_response_info *i) {
+  result *r = ud;
+  note(r, i);
+  cronc_request_read(q, r->buf, sizeof r->buf);
+}
+static void cb_read(cronc_request *q, void *ud, const cronc_response_info *i, uint8_t *b,
+                    size_t n) {
+  (void)i;
+  result *r = ud;
+  r->bytes += (int64_t)n;
+  gnutls_hash(r->sha, b, n);
+  cronc_request_read(q, r->buf, sizeof r->buf);
+}
+static void cb_ok(cronc_request *q, void *ud, const cronc_response_info *i) {
+  (void)q;
+  note(ud, i);
+  done(ud, CRONC_OK);
+}
+static void cb_failed(cronc_request *q, void *ud, const cronc_response_info *i, int e) {
+  (void)q;
+  note(ud, i);
+  done(ud, e);
+}
+static void cb_canceled(cronc_request *q, void *ud, const cronc_response_info *i) {
+  (void)q;
+  note(ud, i);
+  done(ud, CRONC_ERR_ABORTED);
+}
+
+static const cronc_request_callbacks CBS = {cb_redirect, cb_started, cb_read,
+                                            cb_ok,       cb_failed,  cb_canceled};
+
+static result *result_new(void) {
+  result *r = calloc(1, sizeof *r);
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->cv, NULL);
+  gnutls_hash_init(&r->sha, GNUTLS_DIG_SHA256);
+  return r;
+}
+
+static void result_wait(result *r) {
+  pthread_mutex_lock(&r->mu);
+  while (!r->done)
+    pthread_cond_wait(&r->cv, &r->mu);
+  pthread_mutex_unlock(&r->mu);
+}
+
+static void result_free(result *r, uint8_t digest[32]) {
+  uint8_t tmp[32];
+  gnutls_hash_deinit(r->sha, digest ? digest : tmp);
+  pthread_cond_destroy(&r->cv);
+  pthread_mutex_destroy(&r->mu);
+  free(r);
+}
+
+static cronc_request *start(cronc_engine *e, const char *target, bool allow_h2, result *r) {
+  cronc_request_params p;
+  cronc_request_params_init(&p);
+  p.allow_http2 = allow_h2;
+  cronc_request *q = NULL;
+  assert_int_equal(cronc_request_new(e, target, &p, &CBS, r, &q), CRONC_OK);
+  assert_int_equal(cronc_request_start(q), CRONC_OK);
+  return q;
+}
+
+/* Fetches url; returns the result (caller frees) with the digest in sha. */
+static result *fetch(cronc_engine *e, const char *target, bool allow_h2, uint8_t sha[32]) {
+  result *r = result_new();
+  cronc_request *q = start(e, target, allow_h2, r);
+  result_wait(r);
+  cronc_request_free(q);
+  uint8_t d[32];
+  gnutls_hash_output(r->sha, d);
+  if (sha)
+    memcpy(sha, d, 32);
+  return r;
+}
+
+static size_t connects(cronc_engine *e) {
+  return stream_factory_connects_started(engine_stream_factory_impl(cronc_engine_internal(e)));
+}
+
+/* ---- Fixture: Caddy with files ------------------------------------------------------ */
+
+#define BIG (100u * 1024 * 1024)
+
+typedef struct fx {
+  caddy_server *h2; /* h1 + h2 */
+  caddy_server *h1; /* h1 only */
+  uint8_t big_sha[32];
+  uint8_t small_sha[32];
+} fx;
+
+static caddy_server *start_caddy(unsigned protocols) {
+  caddy_options o;
+  caddy_options_init(&o);
+  o.protocols = protocols;
+  o.extra_site_config = "redir /r1 /r2 302\nredir /r2 /small.txt 301";
+  caddy_server *c = NULL;
+  assert_int_equal(caddy_server_start(&o, &c), 0);
+  return c;
+}
+
+static int setup(void **state) {
+  fx *x = calloc(1, sizeof *x);
+  uint8_t *big = malloc(BIG);
+  for (size_t i = 0; i < BIG; i++)
+    big[i] = (uint8_t)(i * 2654435761u >> 13);
+  gnutls_hash_fast(GNUTLS_DIG_SHA256, big, BIG, x->big_sha);
+  gnutls_hash_fast(GNUTLS_DIG_SHA256, "hello\n", 6, x->small_sha);
+  x->h2 = start_caddy(CADDY_PROTO_H1 | CADDY_PROTO_H2);
+  x->h1 = start_caddy(CADDY_PROTO_H1);
+  caddy_server *both[2] = {x->h2, x->h1};
+  for (int i = 0; i < 2; i++) {
+    caddy_server_put_file(both[i], "big.bin", big, BIG);
+    caddy_server_put_file(both[i], "small.txt", "hello\n", 6);
+  }
+  free(big);
+  *state = x;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fx *x = *state;
+  caddy_server_stop(x->h2);
+  caddy_server_stop(x->h1);
+  free(x);
+  return 0;
+}
+
+static cronc_engine *engine_for(caddy_server *c, const char *rules) {
+  cronc_engine_params p;
+  cronc_engine_params_init(&p);
+  p.extra_ca_file = c ? caddy_server_root_ca(c) : NULL;
+  p.host_resolver_rules = rules;
+  cronc_engine *e = NULL;
+  assert_int_equal(cronc_engine_new(&p, &e), CRONC_OK);
+  return e;
+}
+
+static void url_of(char *buf, size_t n, caddy_server *c, const char *path) {
+  snprintf(buf, n, "https://localhost:%u%s", caddy_server_port(c), path);
+}
+
+/* ---- Tests ----------------------------------------------------------------------------- */
+
+static void h2_small_and_100mb_bodies_arrive_intact(void **state) {
+  fx *x = *state;
+  cronc_engine *e = engine_for(x->h2, NULL);
+  char u[256];
+  uint8_t sha[32];
+  url_of(u, sizeof u, x->h2, "/small.txt");
+  result *r = fetch(e, u, true, sha);
+  assert_int_equal(r->error, CRONC_OK);
+  assert_int_equal(r->status, 200);
+  assert_string_equal(r->protocol, "h2");
+  assert_memory_equal(sha, x->small_sha, 32);
+  result_free(r, NULL);
+  url_of(u, sizeof u, x->h2, "/big.bin");
+  r = fetch(e, u, true, sha);
+  assert_int_equal(r->error, CRONC_OK);
+  assert_int_equal(r->bytes, BIG);
+  assert_memory_equal(sha, x->big_sha, 32);
+  result_free(r, NULL);
+  assert_int_equal(connects(e), 1); /* the second request reused the h2 connection */
+  cronc_engine_free(e);
+}
+
+static void h1_100mb_body_and_keep_alive_reuse(void **state) {
+  fx *x = *state;
+  cronc_engine *e = engine_for(x->h1, NULL);
+  char u[256];
+  uint8_t sha[32];
+  url_of(u, sizeof u, x->h1, "/big.bin");
+  result *r = fetch(e, u, true, sha);
+  assert_int_equal(r->error, CRONC_OK);
+  assert_string_equal(r->protocol, "http/1.1");
+  assert_memory_equal(sha, x->big_sha, 32);
+  result_free(r, NULL);
+  url_of(u, sizeof u, x->h1, "/small.txt");
+  for (int i = 0; i < 3; i++) {
+    r = fetch(e, u, true, sha);
+    assert_int_equal(r->error, CRONC_OK);
+    assert_memory_equal(sha, x->small_sha, 32);
+    result_free(r, NULL);
+  }
+  assert_int_equal(connects(e), 1); /* four sequential requests, one connection */
+  cronc_engine_free(e);
+}
+
+static void hundred_concurrent_requests_share_one_h2_connection(void **state) {
+  fx *x = *state;
+  cronc_engine *e = engine_for(x->h2, NULL);
+  char u[256];
+  url_of(u, sizeof u, x->h2, "/small.txt");
+  /* Warm the connection so the 100 requests find it open. */
+  result_free(fetch(e, u, true, NULL), NULL);
+  result *rs[100];
+  cronc_request *qs[100];
+  for (int i = 0; i < 100; i++) {
+    rs[i] = result_new();
+    qs[i] = start(e, u, true, rs[i]);
+  }
+  for (int i = 0; i < 100; i++) {
+    result_wait(rs[i]);
+    assert_int_equal(rs[i]->error, CRONC_OK);
+    assert_int_equal(rs[i]->bytes, 6);
+    assert_string_equal(rs[i]->protocol, "h2");
+    cronc_request_free(qs[i]);
+    result_free(rs[i], NULL);
+  }
+  assert_int_equal(connects(e), 1);
+  cronc_engine_free(e);
+}
+
+static void redirects_are_followed(void **state) {
+  fx *x = *state;
+  cronc_engine *e = engine_for(x->h2, NULL);
+  char u[256];
+  uint8_t sha[32];
+  url_of(u, sizeof u, x->h2, "/r1");
+  result *r = fetch(e, u, true, sha);
+  assert_int_equal(r->error, CRONC_OK);
+  assert_int_equal(r->redirects, 2);
+  assert_int_equal(r->status, 200);
+  assert_memory_equal(sha, x->small_sha, 32);
+  result_free(r, NULL);
+  cronc_engine_free(e);
+}
+
+static void tls_and_connect_errors_have_chromium_codes(void **state) {
+  fx *x = *state;
+  char u[256];
+  /* Untrusted CA: no extra CA given. */
+  cronc_engine *e = engine_for(NULL, NULL);
+  url_of(u, sizeof u, x->h2, "/small.txt");
+  result *r = fetch(e, u, true, NULL);
+  assert_int_equal(r->error, CRONC_ERR_CERT_AUTHORITY_INVALID);
+  assert_int_equal(r->status, 0);
+  result_free(r, NULL);
+  cronc_engine_free(e);
+
+  /* A name the certificate does not cover: the IP literal (no SNI, so Caddy
+   * answers with its "localhost" certificate; an unknown SNI it refuses). */
+  e = engine_for(x->h2, NULL);
+  snprintf(u, sizeof u, "https://127.0.0.1:%u/small.txt", caddy_server_port(x->h2));
+  r = fetch(e, u, true, NULL);
+  assert_int_equal(r->error, CRONC_ERR_CERT_COMMON_NAME_INVALID);
+  result_free(r, NULL);
+  cronc_engine_free(e);
+
+  /* Refused port, and a name the rules make unresolvable. */
+  e = engine_for(x->h2, "MAP nowhere.example ^NOTFOUND");
+  snprintf(u, sizeof u, "https://127.0.0.1:%u/", test_free_port("127.0.0.1", false));
+  r = fetch(e, u, true, NULL);
+  assert_int_equal(r->error, CRONC_ERR_CONNECTION_REFUSED);
+  result_free(r, NULL);
+  r = fetch(e, "https://nowhere.example/", true, NULL);
+  assert_int_equal(r->error, CRONC_ERR_NAME_NOT_RESOLVED);
+  result_free(r, NULL);
+  cronc_engine_free(e);
+}
+
+/* A plain-http origin of our own that misbehaves as scripted. */
+static int fetch_raw(const char *response, size_t len) {
+  raw_action script[] = {
+      {RAW_ACCEPT, NULL, 0, 0},
+      {RAW_READ_UNTIL, "\r\n\r\n", 4, 0},
+      {RAW_WRITE, response, len, 0},
+      {RAW_CLOSE, NULL, 0, 0},
+  };
+  raw_tcp_server *s = raw_tcp_server_start("127.0.0.1", 0, script, 4);
+  assert_non_null(s);
+  cronc_engine *e = engine_for(NULL, NULL);
+  char u[128];
+  snprintf(u, sizeof u, "http://127.0.0.1:%u/", raw_tcp_server_port(s));
+  result *r = fetch(e, u, true, NULL);
+  int err = r->error;
+  result_free(r, NULL);
+  cronc_engine_free(e);
+  raw_tcp_server_wait(s, 5000);
+  raw_tcp_server_free(s);
+  return err;
+}
+
+static void broken_responses_have_chromium_codes(void **state) {
+  (void)state;
+  const char *cut = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a part";
+  assert_int_equal(fetch_raw(cut, strlen(cut)), CRONC_ERR_CONTENT_LENGTH_MISMATCH);
+  const char *chunk = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc";
+  assert_int_equal(fetch_raw(chunk, strlen(chunk)), CRONC_ERR_INCOMPLETE_CHUNKED_ENCODING);
+  const char *bad = "HTTP/1.1 2x0 OK\r\n\r\n";
+  assert_int_equal(fetch_raw(bad, strlen(bad)), CRONC_ERR_INVALID_HTTP_RESPONSE);
+  size_t big_len = 300 * 1024;
+  char *big = malloc(big_len);
+  memset(big, 'a', big_len);
+  memcpy(big, "HTTP/1.1 200 OK\r\nX-Big: ", 24);
+  assert_int_equal(fetch_raw(big, big_len), CRONC_ERR_RESPONSE_HEADERS_TOO_BIG);
+  free(big);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(h2_small_and_100mb_bodies_arrive_intact),
+      cmocka_unit_test(h1_100mb_body_and_keep_alive_reuse),
+      cmocka_unit_test(hundred_concurrent_requests_share_one_h2_connection),
+      cmocka_unit_test(redirects_are_followed),
+      cmocka_unit_test(tls_and_connect_errors_have_chromium_codes),
+      cmocka_unit_test(broken_responses_have_chromium_codes),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
