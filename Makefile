@@ -45,6 +45,7 @@ demo: build
 
 bench: build
 	scripts/bench $(BUILD)
+	scripts/bench-transport $(BUILD)
 
 format:
 	find include src tests tools bench -name '*.[ch]' | xargs clang-format -i
