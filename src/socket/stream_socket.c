@@ -1,6 +1,8 @@
 /* socket/stream_socket: dispatchers and system error mapping. */
 #include "socket/stream_socket.h"
 
+#include "base/net_error_posix.h"
+
 #include <errno.h>
 
 int stream_socket_read(stream_socket *s, uint8_t *buf, size_t len, socket_io_fn cb, void *ud) {
@@ -91,63 +93,8 @@ size_t socket_iovec_total(const socket_iovec *iov, size_t n) {
 }
 
 int socket_map_system_error(int err) {
-  if (err < 0)
-    err = -err; /* libuv codes are -errno on Unix */
-  switch (err) {
-  case 0:
-    return CRONC_OK;
-  case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-  case EWOULDBLOCK:
-#endif
-  case EINPROGRESS:
-    return CRONC_ERR_IO_PENDING;
-  case EACCES:
-  case EPERM:
-    return CRONC_ERR_ACCESS_DENIED;
-  case ENETDOWN:
-    return CRONC_ERR_INTERNET_DISCONNECTED;
-  case ETIMEDOUT:
-    return CRONC_ERR_TIMED_OUT;
-  case ECONNRESET:
-  case ENETRESET:
-  case EPIPE:
-    return CRONC_ERR_CONNECTION_RESET;
-  case ECONNABORTED:
-    return CRONC_ERR_CONNECTION_ABORTED;
-  case ECONNREFUSED:
-    return CRONC_ERR_CONNECTION_REFUSED;
-  case EHOSTUNREACH:
-  case EHOSTDOWN:
-  case ENETUNREACH:
-  case EAFNOSUPPORT:
-    return CRONC_ERR_ADDRESS_UNREACHABLE;
-  case EADDRNOTAVAIL:
-    return CRONC_ERR_ADDRESS_INVALID;
-  case EMSGSIZE:
-    return CRONC_ERR_MSG_TOO_BIG;
-  case ENOTCONN:
-    return CRONC_ERR_SOCKET_NOT_CONNECTED;
-  case EISCONN:
-    return CRONC_ERR_SOCKET_IS_CONNECTED;
-  case EINVAL:
-    return CRONC_ERR_INVALID_ARGUMENT;
-  case EADDRINUSE:
-    return CRONC_ERR_ADDRESS_IN_USE;
-  case EBADF:
-    return CRONC_ERR_INVALID_HANDLE;
-  case ENOBUFS:
-    return CRONC_ERR_NO_BUFFER_SPACE;
-  case ENOMEM:
-    return CRONC_ERR_OUT_OF_MEMORY;
-  case EMFILE:
-  case ENFILE:
-    return CRONC_ERR_INSUFFICIENT_RESOURCES;
-  case ECANCELED:
-    return CRONC_ERR_ABORTED;
-  default:
-    return CRONC_ERR_FAILED;
-  }
+  /* libuv codes are -errno on Unix; one table for every layer lives in base. */
+  return base_map_system_error(err < 0 ? -err : err);
 }
 
 int socket_map_connect_error(int err) {
