@@ -238,6 +238,8 @@ static void stop_on_network_thread(void *arg) {
   e->props = NULL;
 }
 
+static void noop_task(void *arg) { (void)arg; }
+
 int engine_run(engine *e, base_task_fn fn, void *arg) {
   if (!e || !fn)
     return CRONC_ERR_INVALID_ARGUMENT;
@@ -381,6 +383,14 @@ int engine_shutdown(engine *e) {
   int rv = engine_run(e, stop_on_network_thread, e);
   if (rv != CRONC_OK)
     return rv;
+  /* Sockets, c-ares handles and timers closed above release their memory in
+   * libuv close callbacks, which run in the loop's closing phase; two more
+   * round trips through the loop let those (and closes they chain) finish
+   * before the runner stops the loop. */
+  if (e->own_thread) {
+    engine_run(e, noop_task, NULL);
+    engine_run(e, noop_task, NULL);
+  }
   e->shut_down = true;
   rv = base_runner_shutdown(e->runner);
   netlog_add(e->nl, e->source, NETLOG_TYPE_CRONC_ENGINE_SHUTDOWN, NETLOG_PHASE_NONE, NULL);

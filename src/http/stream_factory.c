@@ -253,6 +253,8 @@ static void job_deliver(void *arg) {
     return;
   }
   job_unlink(f, j);
+  stream_socket_free(j->sock);
+  j->sock = NULL;
   http_stream_ready_cb cb = j->cb;
   void *ud = j->ud;
   int rv = j->result;
@@ -281,6 +283,8 @@ static void on_tls_done(int rv, void *ud) {
   stream_factory *f = j->f;
   stream_socket *sock = j->sock;
   if (rv != CRONC_OK) {
+    stream_socket_free(sock); /* the TLS socket owns the TCP one */
+    j->sock = NULL;
     job_finish(j, rv, NULL);
     return;
   }
@@ -325,7 +329,8 @@ static void on_tls_done(int rv, void *ud) {
 
 static void on_tcp_done(int rv, stream_socket *sock, void *ud) {
   sf_job *j = ud;
-  j->tcp = NULL; /* the job frees itself after the callback */
+  tcp_connect_job_free(j->tcp); /* allowed inside its callback; the socket is ours */
+  j->tcp = NULL;
   if (rv != CRONC_OK) {
     job_finish(j, rv, NULL);
     return;
