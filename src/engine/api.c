@@ -17,6 +17,7 @@
 #include "cronc/cronc.h"
 #include "engine/api_internal.h"
 #include "engine/engine.h"
+#include "http/content_decoder.h"
 #include "http/h1_request.h"
 #include "http/network_transaction.h"
 #include "http/redirect.h"
@@ -119,6 +120,12 @@ struct cronc_request {
   uint8_t *user_buf;
   size_t user_len;
   atomic_bool cancel_pending; /* set from any thread */
+  /* Content decoding: compressed bytes read from the transaction wait in
+   * cbuf and are decoded straight into the caller's buffer. */
+  content_decoder *dec;
+  uint8_t *cbuf;
+  size_t cin_off, cin_len;
+  bool body_eof;
 
   /* The response info handed to callbacks. */
   cronc_response_info ri;
@@ -138,6 +145,8 @@ static void rq_unref(cronc_request *r) {
   free(r->body);
   if (r->have_redirect)
     redirect_info_free(&r->redirect);
+  content_decoder_free(r->dec);
+  free(r->cbuf);
   free(r->ri_headers);
   free(r->ri_arena);
   for (size_t i = 0; i < r->n_chain; i++)
@@ -286,6 +295,20 @@ static void on_headers(void *ud, int rv) {
       finish(r, CRONC_ERR_ABORTED);
     return;
   }
+  /* Content-Encoding: a decoder chain, or NULL to pass the body through
+   * (no coding, or one cronc does not know: Chromium's behaviour). */
+  strbuf ce = STRBUF_INIT;
+  if (h1_headers_get_normalized(h, "content-encoding", &ce)) {
+    rv = strbuf_failed(&ce) ? CRONC_ERR_OUT_OF_MEMORY
+                            : content_decoder_new_for_header(ce.data, ce.len, &r->dec);
+    if (rv == CRONC_OK && r->dec && !(r->cbuf = malloc(CONTENT_DECODER_BUFFER_SIZE)))
+      rv = CRONC_ERR_OUT_OF_MEMORY;
+  }
+  strbuf_free(&ce);
+  if (rv != CRONC_OK) {
+    finish(r, rv);
+    return;
+  }
   r->state = RQ_READY;
   if (r->cb.on_response_started)
     r->cb.on_response_started(r, r->ud, &r->ri);
@@ -350,12 +373,68 @@ static void on_read_done(void *ud, int rv) {
   }
 }
 
+static void on_compressed_read(void *ud, int rv);
+
+/* Decodes what is buffered into the caller's buffer, reading more from the
+ * transaction as needed. Completes the read (on_read_done) unless waiting. */
+static void decode_pump(cronc_request *r) {
+  for (;;) {
+    size_t used = 0, produced = 0;
+    int rv = content_decoder_decode(r->dec, r->cbuf + r->cin_off, r->cin_len, &used, r->user_buf,
+                                    r->user_len, &produced);
+    if (rv != CRONC_OK) {
+      on_read_done(r, rv);
+      return;
+    }
+    r->cin_off += used;
+    r->cin_len -= used;
+    if (produced > 0) {
+      on_read_done(r, (int)produced);
+      return;
+    }
+    if (r->body_eof) {
+      on_read_done(r, content_decoder_finish(r->dec)); /* 0: clean end */
+      return;
+    }
+    r->cin_off = 0;
+    rv = ntx_read(r->ntx, r->cbuf, CONTENT_DECODER_BUFFER_SIZE, on_compressed_read, r);
+    if (rv == CRONC_ERR_IO_PENDING)
+      return;
+    if (rv < 0) {
+      on_read_done(r, rv);
+      return;
+    }
+    if (rv == 0)
+      r->body_eof = true;
+    r->cin_len = (size_t)rv;
+  }
+}
+
+static void on_compressed_read(void *ud, int rv) {
+  cronc_request *r = ud;
+  if (r->state != RQ_READING)
+    return;
+  if (rv < 0) {
+    on_read_done(r, rv);
+    return;
+  }
+  if (rv == 0)
+    r->body_eof = true;
+  r->cin_off = 0;
+  r->cin_len = (size_t)rv;
+  decode_pump(r);
+}
+
 static void task_read(void *arg) {
   cronc_request *r = arg;
   if (r->state == RQ_READING) {
-    int rv = ntx_read(r->ntx, r->user_buf, r->user_len, on_read_done, r);
-    if (rv != CRONC_ERR_IO_PENDING)
-      on_read_done(r, rv);
+    if (r->dec) {
+      decode_pump(r);
+    } else {
+      int rv = ntx_read(r->ntx, r->user_buf, r->user_len, on_read_done, r);
+      if (rv != CRONC_ERR_IO_PENDING)
+        on_read_done(r, rv);
+    }
   }
   rq_unref(r);
 }
@@ -460,7 +539,16 @@ CRONC_EXPORT int cronc_request_new(cronc_engine *ce, const char *url_s,
     const char *ua = engine_user_agent(r->e);
     rv = h1_headers_add(&r->headers, "User-Agent", 10, ua, strlen(ua));
   }
-  (void)has_ae; /* Accept-Encoding is added once content decoding is wired */
+  if (rv == CRONC_OK && !has_ae) {
+    /* Chromium's value: br and zstd only where proxies cannot meddle. */
+    bool secure = r->url.scheme == URL_SCHEME_HTTPS || strcmp(r->url.host, "localhost") == 0 ||
+                  strcmp(r->url.host, "127.0.0.1") == 0 || strcmp(r->url.host, "[::1]") == 0;
+    bool has_range = false;
+    for (size_t i = 0; i < p->n_headers; i++)
+      has_range |= strcasecmp(p->headers[i].name, "range") == 0;
+    const char *ae = content_decoder_accept_encoding(secure, has_range);
+    rv = h1_headers_add(&r->headers, "Accept-Encoding", 15, ae, strlen(ae));
+  }
   if (rv == CRONC_OK && p->body_len) {
     r->body = malloc(p->body_len);
     if (!r->body)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cronc/cronc.h"
 #include "engine/api_internal.h"
@@ -29,6 +30,7 @@ typedef struct result {
   int error;
   int status;
   char protocol[16];
+  char encoding[16]; /* the response's Content-Encoding, "" if none */
   int64_t bytes;
   int redirects;
   gnutls_hash_hd_t sha;
@@ -40,6 +42,9 @@ static void note(result *r, const cronc_response_info *info) {
     return;
   r->status = info->http_status;
   snprintf(r->protocol, sizeof r->protocol, "%s", info->negotiated_protocol);
+  for (size_t i = 0; i < info->n_headers; i++)
+    if (strcasecmp(info->headers[i].name, "content-encoding") == 0)
+      snprintf(r->encoding, sizeof r->encoding, "%s", info->headers[i].value);
 }
 
 static void done(result *r, int error) {
@@ -111,10 +116,15 @@ static void result_free(result *r, uint8_t digest[32]) {
   free(r);
 }
 
+static const cronc_header *g_headers; /* extra request headers for start() */
+static size_t g_n_headers;
+
 static cronc_request *start(cronc_engine *e, const char *target, bool allow_h2, result *r) {
   cronc_request_params p;
   cronc_request_params_init(&p);
   p.allow_http2 = allow_h2;
+  p.headers = g_headers;
+  p.n_headers = g_n_headers;
   cronc_request *q = NULL;
   assert_int_equal(cronc_request_new(e, target, &p, &CBS, r, &q), CRONC_OK);
   assert_int_equal(cronc_request_start(q), CRONC_OK);
@@ -357,6 +367,42 @@ static void broken_responses_have_chromium_codes(void **state) {
   free(big);
 }
 
+static void compressed_bodies_are_decoded(void **state) {
+  (void)state;
+  caddy_options o;
+  caddy_options_init(&o);
+  o.extra_site_config = "encode zstd gzip";
+  caddy_server *c = NULL;
+  assert_int_equal(caddy_server_start(&o, &c), 0);
+  size_t n = 2000000;
+  char *text = malloc(n);
+  for (size_t i = 0; i < n; i++)
+    text[i] = "cronc alt-svc quic "[i % 19];
+  caddy_server_put_file(c, "text.txt", text, n);
+  uint8_t want[32], sha[32];
+  gnutls_hash_fast(GNUTLS_DIG_SHA256, text, n, want);
+  free(text);
+  cronc_engine *e = engine_for(c, NULL);
+  char u[256];
+  url_of(u, sizeof u, c, "/text.txt");
+  const char *codings[] = {"gzip", "zstd"};
+  for (int i = 0; i < 2; i++) {
+    cronc_header h = {"Accept-Encoding", codings[i]};
+    g_headers = &h;
+    g_n_headers = 1;
+    result *r = fetch(e, u, true, sha);
+    g_headers = NULL;
+    g_n_headers = 0;
+    assert_int_equal(r->error, CRONC_OK);
+    assert_string_equal(r->encoding, codings[i]); /* really compressed on the wire */
+    assert_int_equal(r->bytes, (int64_t)n);
+    assert_memory_equal(sha, want, 32);
+    result_free(r, NULL);
+  }
+  cronc_engine_free(e);
+  caddy_server_stop(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(h2_small_and_100mb_bodies_arrive_intact),
@@ -365,6 +411,7 @@ int main(void) {
       cmocka_unit_test(redirects_are_followed),
       cmocka_unit_test(tls_and_connect_errors_have_chromium_codes),
       cmocka_unit_test(broken_responses_have_chromium_codes),
+      cmocka_unit_test(compressed_bodies_are_decoded),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
