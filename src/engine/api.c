@@ -225,6 +225,10 @@ static int fill_response_info(cronc_request *r) {
 static void process_alt_svc(cronc_request *r) {
   if (r->url.scheme != URL_SCHEME_HTTPS)
     return;
+  url_origin origin;
+  /* Chromium's SetSupportsSpdy: remembered for the origin once HTTP/2 worked. */
+  if (strcmp(ntx_protocol(r->ntx), "h2") == 0 && url_origin_from_url(&r->url, &origin) == CRONC_OK)
+    props_set_supports_spdy(engine_props(r->e), &origin, true);
   strbuf v = STRBUF_INIT;
   if (h1_headers_get_normalized(ntx_response_headers(r->ntx), "alt-svc", &v) &&
       !strbuf_failed(&v)) {
