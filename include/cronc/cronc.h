@@ -60,6 +60,18 @@ typedef struct cronc_quic_hint {
   int32_t alternate_port;
 } cronc_quic_hint;
 
+/* Public-key pins for a host (Cronet's PublicKeyPins): a connection to host
+ * (and, with include_subdomains, to names under it) must have one of these
+ * SHA-256 hashes of a SubjectPublicKeyInfo in its verified chain, or it
+ * fails with CRONC_ERR_SSL_PINNED_KEY_NOT_IN_CERT_CHAIN. */
+typedef struct cronc_public_key_pins {
+  const char *host;
+  const uint8_t (*sha256)[32];
+  size_t n_sha256;
+  bool include_subdomains;
+  int64_t expiration_ms; /* Unix time in ms after which the pins are ignored; 0 = never */
+} cronc_public_key_pins;
+
 /* Parameters. Fill with cronc_engine_params_init() and then set fields, so
  * that fields added later get their defaults. Strings are copied by
  * cronc_engine_new(). */
@@ -77,12 +89,19 @@ typedef struct cronc_engine_params {
   const char *host_resolver_rules;
   /* Write a NetLog (Chrome's netlog viewer format) to this file. */
   const char *netlog_path;
+  const cronc_public_key_pins *public_key_pins;
+  size_t n_public_key_pins;
+  /* Cronet's enable_public_key_pinning_bypass_for_local_trust_anchors
+   * (default true): pins are not enforced for chains ending at a trust
+   * anchor added by extra_ca_file. */
+  bool pin_bypass_for_local_trust_anchors;
 } cronc_engine_params;
 
 CRONC_EXPORT void cronc_engine_params_init(cronc_engine_params *params);
 
 /* Creates and starts an engine with its own network thread. Returns
- * CRONC_OK, or CRONC_ERR_INVALID_ARGUMENT, CRONC_ERR_ACCESS_DENIED (another
+ * CRONC_OK, or CRONC_ERR_INVALID_ARGUMENT (also for an invalid pin: empty or
+ * non-canonical host, no hashes), CRONC_ERR_ACCESS_DENIED (another
  * engine uses the storage path), CRONC_ERR_OUT_OF_MEMORY, ... Any thread. */
 CRONC_EXPORT int cronc_engine_new(const cronc_engine_params *params, cronc_engine **out);
 

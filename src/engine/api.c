@@ -32,6 +32,7 @@ CRONC_EXPORT void cronc_engine_params_init(cronc_engine_params *p) {
   p->struct_size = sizeof *p;
   p->enable_http2 = true;
   p->enable_quic = true;
+  p->pin_bypass_for_local_trust_anchors = true;
 }
 
 CRONC_EXPORT const char *cronc_default_user_agent(void) { return "cronc/" CRONC_VERSION_STRING; }
@@ -50,8 +51,33 @@ CRONC_EXPORT int cronc_engine_new(const cronc_engine_params *p, cronc_engine **o
   for (size_t i = 0; i < p->n_quic_hints; i++)
     hints[i] = (engine_quic_hint){p->quic_hints[i].host, p->quic_hints[i].port,
                                   p->quic_hints[i].alternate_port};
+  /* Cronet validates pins up front (ILLEGAL_ARGUMENT_INVALID_PIN). */
+  engine_pin *pins = p->n_public_key_pins ? calloc(p->n_public_key_pins, sizeof *pins) : NULL;
+  if (p->n_public_key_pins && !pins) {
+    free(ce);
+    free(hints);
+    return CRONC_ERR_OUT_OF_MEMORY;
+  }
+  for (size_t i = 0; i < p->n_public_key_pins; i++) {
+    const cronc_public_key_pins *k = &p->public_key_pins[i];
+    char canon[URL_MAX_HOST + 1];
+    url_host_kind kind;
+    if (!k->host || !k->sha256 || !k->n_sha256 ||
+        url_canon_host(k->host, strlen(k->host), canon, sizeof canon, &kind) != CRONC_OK ||
+        strcmp(canon, k->host) != 0 || k->expiration_ms < 0) {
+      free(ce);
+      free(hints);
+      free(pins);
+      return CRONC_ERR_INVALID_ARGUMENT;
+    }
+    pins[i] = (engine_pin){k->host, k->sha256, k->n_sha256, k->include_subdomains,
+                           k->expiration_ms * 1000};
+  }
   engine_params ep;
   engine_params_init(&ep);
+  ep.pins = pins;
+  ep.n_pins = p->n_public_key_pins;
+  ep.pin_bypass_for_local_anchors = p->pin_bypass_for_local_trust_anchors;
   ep.storage_path = p->storage_path;
   ep.netlog_path = p->netlog_path;
   ep.enable_http2 = p->enable_http2;
@@ -63,6 +89,7 @@ CRONC_EXPORT int cronc_engine_new(const cronc_engine_params *p, cronc_engine **o
   ep.user_agent = p->user_agent;
   int rv = engine_new(&ep, &ce->e);
   free(hints);
+  free(pins);
   if (rv != CRONC_OK) {
     free(ce);
     return rv;

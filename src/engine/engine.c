@@ -44,6 +44,7 @@ void engine_params_init(engine_params *p) {
   p->enable_quic = true;
   p->enable_http2 = true;
   p->broken_exponential_backoff = true;
+  p->pin_bypass_for_local_anchors = true;
 }
 
 static void arm_expiry_timer(engine *e);
@@ -148,7 +149,13 @@ static void start_on_network_thread(void *arg) {
     tp.extra_ca_file = e->extra_ca_file;
     tp.clock = e->clock;
     tp.netlog = e->nl;
+    tp.pin_bypass_for_local_anchors = e->params.pin_bypass_for_local_anchors;
     trv = tls_context_new(&tp, &e->tls);
+  }
+  for (size_t i = 0; trv == CRONC_OK && i < e->params.n_pins; i++) {
+    const engine_pin *pin = &e->params.pins[i];
+    trv = tls_context_add_pins(e->tls, pin->host, pin->include_subdomains, pin->sha256,
+                               pin->n_sha256, pin->expiry_us);
   }
   if (trv == CRONC_OK && e->host_rules) {
     size_t rejected = 0;
@@ -329,11 +336,15 @@ int engine_new(const engine_params *params, engine **out) {
     free(e);
     return rv;
   }
-  /* Hints are read during start only; keep the caller's array until then. */
+  /* Hints and pins are read during start only; keep the caller's arrays
+   * until then. */
   e->params.quic_hints = params->quic_hints;
+  e->params.pins = params->pins;
   rv = engine_run(e, start_on_network_thread, e);
   e->params.quic_hints = NULL;
   e->params.n_quic_hints = 0;
+  e->params.pins = NULL;
+  e->params.n_pins = 0;
   if (rv == CRONC_OK)
     rv = e->start_error;
   netlog_add_net_error(e->nl, e->source, NETLOG_TYPE_CRONC_ENGINE_START, rv);

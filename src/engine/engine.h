@@ -47,6 +47,14 @@ typedef struct engine_quic_hint {
   int alternate_port;
 } engine_quic_hint;
 
+typedef struct engine_pin {
+  const char *host;
+  const uint8_t (*sha256)[32];
+  size_t n_sha256;
+  bool include_subdomains;
+  int64_t expiry_us; /* wall time; 0 = never */
+} engine_pin;
+
 typedef struct engine_params {
   const char *storage_path; /* NULL or "" = nothing persisted */
   const char *netlog_path;  /* NULL = no NetLog file */
@@ -67,6 +75,9 @@ typedef struct engine_params {
   const char *host_resolver_rules; /* Chromium's --host-resolver-rules */
   const char *user_agent;          /* NULL = cronc_default_user_agent() */
   uint64_t connect_timeout_ms;     /* 0 = Chromium's 4 minutes */
+  const engine_pin *pins;          /* read during engine_new only */
+  size_t n_pins;
+  bool pin_bypass_for_local_anchors; /* default true (Cronet) */
 } engine_params;
 
 typedef struct engine engine;

@@ -17,6 +17,7 @@
 
 #include "cronc/cronc.h"
 #include "engine/api_internal.h"
+#include "socket/tls_context.h"
 #include "support/caddy_server.h"
 #include "support/net_test_util.h"
 #include "support/raw_tcp_server.h"
@@ -403,6 +404,66 @@ static void compressed_bodies_are_decoded(void **state) {
   caddy_server_stop(c);
 }
 
+static cronc_engine *engine_with_pin(caddy_server *c, const uint8_t (*hash)[32], bool bypass,
+                                     int *rv) {
+  cronc_public_key_pins pin = {"localhost", hash, 1, false, 0};
+  cronc_engine_params p;
+  cronc_engine_params_init(&p);
+  p.extra_ca_file = caddy_server_root_ca(c);
+  p.public_key_pins = &pin;
+  p.n_public_key_pins = 1;
+  p.pin_bypass_for_local_trust_anchors = bypass;
+  cronc_engine *e = NULL;
+  *rv = cronc_engine_new(&p, &e);
+  return e;
+}
+
+static void public_key_pins_are_enforced(void **state) {
+  fx *x = *state;
+  /* The SPKI hash of Caddy's root: a pin that matches the chain. */
+  FILE *f = fopen(caddy_server_root_ca(x->h2), "rb");
+  assert_non_null(f);
+  char pem[8192];
+  size_t n = fread(pem, 1, sizeof pem, f);
+  fclose(f);
+  uint8_t good[1][32], bad[1][32];
+  assert_int_equal(tls_spki_sha256_from_pem(pem, n, good[0]), CRONC_OK);
+  memset(bad[0], 0x5a, 32);
+  char u[256];
+  url_of(u, sizeof u, x->h2, "/small.txt");
+  int rv;
+
+  cronc_engine *e = engine_with_pin(x->h2, (const uint8_t(*)[32])bad, false, &rv);
+  assert_int_equal(rv, CRONC_OK);
+  result *r = fetch(e, u, true, NULL);
+  assert_int_equal(r->error, CRONC_ERR_SSL_PINNED_KEY_NOT_IN_CERT_CHAIN);
+  result_free(r, NULL);
+  cronc_engine_free(e);
+
+  e = engine_with_pin(x->h2, (const uint8_t(*)[32])good, false, &rv);
+  r = fetch(e, u, true, NULL);
+  assert_int_equal(r->error, CRONC_OK);
+  result_free(r, NULL);
+  cronc_engine_free(e);
+
+  /* Cronet's default: pins do not apply to chains ending at a local anchor. */
+  e = engine_with_pin(x->h2, (const uint8_t(*)[32])bad, true, &rv);
+  r = fetch(e, u, true, NULL);
+  assert_int_equal(r->error, CRONC_OK);
+  result_free(r, NULL);
+  cronc_engine_free(e);
+
+  /* An invalid pin refuses the engine, as Cronet's StartWithParams does. */
+  cronc_public_key_pins invalid = {"", (const uint8_t(*)[32])good, 1, false, 0};
+  cronc_engine_params p;
+  cronc_engine_params_init(&p);
+  p.public_key_pins = &invalid;
+  p.n_public_key_pins = 1;
+  e = NULL;
+  assert_int_equal(cronc_engine_new(&p, &e), CRONC_ERR_INVALID_ARGUMENT);
+  assert_null(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(h2_small_and_100mb_bodies_arrive_intact),
@@ -412,6 +473,7 @@ int main(void) {
       cmocka_unit_test(tls_and_connect_errors_have_chromium_codes),
       cmocka_unit_test(broken_responses_have_chromium_codes),
       cmocka_unit_test(compressed_bodies_are_decoded),
+      cmocka_unit_test(public_key_pins_are_enforced),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
