@@ -45,6 +45,8 @@ struct h2_http_stream {
 };
 
 struct h2_conn {
+  base_runner *runner;
+  bool resume_posted; /* a yielded read loop is waiting in the task queue */
   stream_socket *sock;
   h2_session *session;
   netlog *nl;
@@ -68,7 +70,7 @@ static void conn_pump(h2_conn *c);
 /* ---- Connection lifetime ------------------------------------------------------- */
 
 static void conn_maybe_free(h2_conn *c) {
-  if (c->pool_ref || c->streams || c->in_pump)
+  if (c->pool_ref || c->streams || c->in_pump || c->resume_posted)
     return;
   stream_socket_free(c->sock);
   h2_session_free(c->session);
@@ -203,12 +205,28 @@ static void st_on_data(h2_stream *st, const uint8_t *data, size_t len, void *ud)
       s->q_tail = ch;
     }
   }
-  if (s->body_cb && (s->body_got || s->closed)) {
-    http_io_cb cb = s->body_cb;
-    s->body_cb = NULL;
-    int rv = s->body_got ? (int)s->body_got : s->close_error;
-    s->body_got = 0;
-    cb(s->body_ud, rv);
+  /* The read completes after the whole socket read was fed to the session
+   * (conn_complete_reads), so the following DATA frames of the same batch
+   * land in the caller's buffer too instead of the queue. */
+}
+
+/* Completes the body reads that got data during the last receive. Callbacks
+ * may close streams (unlinking them), so the walk restarts after each. */
+static void conn_complete_reads(h2_conn *c) {
+  for (;;) {
+    h2_http_stream *found = NULL;
+    for (h2_http_stream *s = c->streams; s; s = s->next)
+      if (s->body_cb && (s->body_got || s->closed)) {
+        found = s;
+        break;
+      }
+    if (!found)
+      return;
+    http_io_cb cb = found->body_cb;
+    found->body_cb = NULL;
+    int rv = found->body_got ? (int)found->body_got : found->close_error;
+    found->body_got = 0;
+    cb(found->body_ud, rv);
   }
 }
 
@@ -249,14 +267,24 @@ static int handle_read(h2_conn *c, int rv) {
   return h2_session_receive(c->session, c->rbuf, (size_t)rv);
 }
 
-/* Writes and reads as long as there is something to do without waiting. */
+static void conn_resume(void *arg) {
+  h2_conn *c = arg;
+  c->resume_posted = false;
+  if (c->dead)
+    conn_maybe_free(c);
+  else
+    conn_pump(c);
+}
+
+/* Writes and reads as long as there is something to do without waiting; after
+ * a batch read without waiting, yields to the task queue (see h2_conn_new). */
 static void conn_pump(h2_conn *c) {
   if (c->in_pump || c->dead)
     return;
   c->in_pump = true;
   int err = CRONC_OK;
   bool progress = true;
-  while (progress && err == CRONC_OK && !c->dead) {
+  while (progress && err == CRONC_OK && !c->dead && !c->resume_posted) {
     progress = false;
     if (!c->writing && h2_session_want_write(c->session)) {
       int n = h2_session_send_next(c->session, c->slices, H2_CONN_MAX_SLICES);
@@ -284,7 +312,31 @@ static void conn_pump(h2_conn *c) {
         c->reading = true;
       } else {
         err = handle_read(c, rv);
+        if (err == CRONC_OK)
+          conn_complete_reads(c);
         progress = true;
+        if (err == CRONC_OK && c->runner && !c->resume_posted &&
+            base_runner_post(c->runner, conn_resume, c) == CRONC_OK) {
+          c->resume_posted = true;
+          /* Flush what the batch produced (WINDOW_UPDATEs), then yield. */
+          if (!c->writing && h2_session_want_write(c->session)) {
+            int n = h2_session_send_next(c->session, c->slices, H2_CONN_MAX_SLICES);
+            if (n < 0) {
+              err = n;
+            } else if (n > 0) {
+              for (int i = 0; i < n; i++) {
+                c->iov[i].base = c->slices[i].base;
+                c->iov[i].len = c->slices[i].len;
+              }
+              int w = stream_socket_writev(c->sock, c->iov, (size_t)n, on_write, c);
+              if (w == CRONC_ERR_IO_PENDING)
+                c->writing = true;
+              else if (w < 0)
+                err = w;
+            }
+          }
+          break;
+        }
       }
     }
   }
@@ -313,6 +365,8 @@ static void on_read(int rv, void *ud) {
   c->reading = false;
   c->in_pump = true; /* stream callbacks run inside receive */
   int err = handle_read(c, rv);
+  if (err == CRONC_OK)
+    conn_complete_reads(c);
   c->in_pump = false;
   if (err != CRONC_OK) {
     conn_die(c, err);
@@ -473,8 +527,8 @@ static const http_stream_vtable h2_stream_vt = {
 
 /* ---- Public ------------------------------------------------------------------------------ */
 
-h2_conn *h2_conn_new(stream_socket *sock, netlog *nl, h2_conn_unusable_fn on_unusable,
-                     void *user_data) {
+h2_conn *h2_conn_new(base_runner *runner, stream_socket *sock, netlog *nl,
+                     h2_conn_unusable_fn on_unusable, void *user_data) {
   h2_conn *c = calloc(1, sizeof *c);
   if (!c)
     return NULL;
@@ -486,6 +540,7 @@ h2_conn *h2_conn_new(stream_socket *sock, netlog *nl, h2_conn_unusable_fn on_unu
     free(c);
     return NULL;
   }
+  c->runner = runner;
   c->sock = sock;
   c->nl = nl;
   c->on_unusable = on_unusable;

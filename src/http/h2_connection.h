@@ -19,16 +19,19 @@
 #include <stdbool.h>
 
 #include "base/netlog.h"
+#include "base/thread.h"
 #include "http/http_stream.h"
 #include "socket/stream_socket.h"
 
 typedef struct h2_conn h2_conn;
 typedef void (*h2_conn_unusable_fn)(void *user_data, h2_conn *c);
 
-/* Takes ownership of sock (connected, ALPN h2). NULL on allocation failure
+/* Takes ownership of sock (connected, ALPN h2). runner: where the read loop
+ * yields to other tasks after a batch (Chromium's SpdySession read loop
+ * yields too), so a reader's next read is waiting when more data comes. NULL on allocation failure
  * (sock is then still the caller's). */
-h2_conn *h2_conn_new(stream_socket *sock, netlog *nl, h2_conn_unusable_fn on_unusable,
-                     void *user_data);
+h2_conn *h2_conn_new(base_runner *runner, stream_socket *sock, netlog *nl,
+                     h2_conn_unusable_fn on_unusable, void *user_data);
 /* True while new streams may be opened. */
 bool h2_conn_is_usable(const h2_conn *c);
 /* A new stream for one request; NULL if not usable or out of memory.

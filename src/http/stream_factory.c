@@ -292,7 +292,7 @@ static void on_tls_done(int rv, void *ud) {
   if (strcmp(stream_socket_alpn(sock), "h2") == 0) {
     /* One HTTP/2 connection serves every request to the origin: it leaves
      * the per-group socket accounting. */
-    h2_conn *c = h2_conn_new(sock, f->p.nl, h2_unusable, f);
+    h2_conn *c = h2_conn_new(f->p.runner, sock, f->p.nl, h2_unusable, f);
     if (!c) {
       stream_socket_free(sock);
       job_finish(j, CRONC_ERR_OUT_OF_MEMORY, NULL);
