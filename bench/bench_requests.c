@@ -39,7 +39,8 @@ static void finished(slot *s, bool ok) {
   bool more = b->started < b->total;
   if (more)
     b->started++;
-  pthread_cond_signal(&b->cv);
+  if (b->finished == b->total)
+    pthread_cond_signal(&b->cv); /* wake the main thread once, at the end */
   pthread_mutex_unlock(&b->mu);
   cronc_request_free(s->req);
   s->req = NULL;

@@ -2,7 +2,10 @@
  *
  * Posting appends to `pending` under the mutex and wakes the loop only when
  * the queue was empty (a wake-up is already due otherwise), so a burst of
- * posts costs one eventfd write. The loop thread swaps `pending` with its
+ * posts costs one eventfd write. A task posted from the loop thread itself
+ * (a callback reading on, a stream finishing) needs no wake-up at all: an
+ * idle handle makes the loop run the queue on its next turn without the
+ * eventfd write and read. The loop thread swaps `pending` with its
  * `running` array under the mutex and runs the batch without it: tasks may
  * post, and steady state allocates nothing. */
 #include "base/thread.h"
@@ -31,6 +34,7 @@ struct base_runner {
   uv_thread_t thread;      /* own thread: for the join */
   uv_thread_t loop_thread; /* the thread that runs the loop */
   uv_async_t async;
+  uv_idle_t idle; /* runs tasks posted from the loop thread (no eventfd) */
 
   uv_mutex_t mu; /* guards the fields down to `started` */
   uv_cond_t cond;
@@ -43,6 +47,7 @@ struct base_runner {
   size_t run_pos;
   bool async_closing;
   bool async_closed;
+  bool idle_closed;
   bool free_requested; /* caller's loop: release in the close callback */
 
   /* The thread calling shutdown/free only. */
@@ -96,7 +101,14 @@ static void drain_all(base_runner *r) {
 static void on_async_closed(uv_handle_t *h) {
   base_runner *r = h->data;
   r->async_closed = true;
-  if (r->free_requested)
+  if (r->free_requested && r->idle_closed)
+    release(r);
+}
+
+static void on_idle_closed(uv_handle_t *h) {
+  base_runner *r = h->data;
+  r->idle_closed = true;
+  if (r->free_requested && r->async_closed)
     release(r);
 }
 
@@ -113,6 +125,7 @@ static void finish_on_loop(base_runner *r) {
     return;
   drain_all(r);
   r->async_closing = true;
+  uv_close((uv_handle_t *)&r->idle, on_idle_closed);
   uv_close((uv_handle_t *)&r->async, on_async_closed);
   if (r->owns_thread)
     uv_walk(r->loop, close_stray, NULL);
@@ -132,6 +145,12 @@ static void on_async(uv_async_t *h) {
     finish_on_loop(r);
 }
 
+static void on_idle(uv_idle_t *h) {
+  uv_idle_stop(h);
+  base_runner *r = h->data;
+  on_async(&r->async);
+}
+
 static void thread_main(void *arg) {
   base_runner *r = arg;
   /* Writes to a closed peer must fail with EPIPE, not kill the process. */
@@ -148,7 +167,7 @@ static void thread_main(void *arg) {
   uv_mutex_unlock(&r->mu);
 
   /* A task calling uv_stop() must not end the thread: only shutdown does. */
-  while (!r->async_closed)
+  while (!r->async_closed || !r->idle_closed)
     uv_run(r->loop, UV_RUN_DEFAULT);
 }
 
@@ -190,7 +209,10 @@ int base_runner_new_thread(base_runner **out) {
     return CRONC_ERR_INSUFFICIENT_RESOURCES;
   }
   r->async.data = r;
+  uv_idle_init(r->loop, &r->idle); /* cannot fail on Unix */
+  r->idle.data = r;
   if (uv_thread_create(&r->thread, thread_main, r) != 0) {
+    uv_close((uv_handle_t *)&r->idle, NULL);
     uv_close((uv_handle_t *)&r->async, NULL);
     uv_run(r->loop, UV_RUN_DEFAULT); /* completes the close */
     uv_loop_close(r->loop);
@@ -224,6 +246,8 @@ int base_runner_new_on_loop(uv_loop_t *loop, base_runner **out) {
     return CRONC_ERR_INSUFFICIENT_RESOURCES;
   }
   r->async.data = r;
+  uv_idle_init(loop, &r->idle);
+  r->idle.data = r;
   *out = r;
   return 0;
 }
@@ -251,8 +275,13 @@ int base_runner_post(base_runner *r, base_task_fn fn, void *arg) {
   q->items[q->len++] = (base_task){fn, arg};
   /* Sent under the lock: shutdown closes the handle only after it has seen
    * accepting == false under this lock, so the handle is alive here. */
-  if (q->len == 1)
-    uv_async_send(&r->async);
+  if (q->len == 1) {
+    uv_thread_t self = uv_thread_self();
+    if (uv_thread_equal(&self, &r->loop_thread))
+      uv_idle_start(&r->idle, on_idle); /* the loop thread: no wake-up needed */
+    else
+      uv_async_send(&r->async);
+  }
   uv_mutex_unlock(&r->mu);
   return 0;
 }
@@ -336,7 +365,7 @@ int base_runner_free(base_runner *r) {
   int err = base_runner_shutdown(r);
   if (err)
     return err;
-  if (r->owns_thread || r->async_closed)
+  if (r->owns_thread || (r->async_closed && r->idle_closed))
     release(r);
   else
     r->free_requested = true;
