@@ -400,8 +400,22 @@ static int hs_send_request(http_stream *b, const http_request_info *req, http_io
     i++;
   }
   char authority[URL_MAX_HOST + 8];
-  int alen = u->port_explicit ? snprintf(authority, sizeof authority, "%s:%u", u->host, u->port)
-                              : snprintf(authority, sizeof authority, "%s", u->host);
+  /* host[:port] without printf (per-request path). */
+  size_t hl = strnlen(u->host, URL_MAX_HOST);
+  memcpy(authority, u->host, hl);
+  size_t alen = hl;
+  if (u->port_explicit) {
+    char digits[8];
+    size_t d = sizeof digits;
+    unsigned v = u->port;
+    do {
+      digits[--d] = (char)('0' + v % 10);
+      v /= 10;
+    } while (v);
+    authority[alen++] = ':';
+    memcpy(authority + alen, digits + d, sizeof digits - d);
+    alen += sizeof digits - d;
+  }
   size_t plen = strlen(u->path) + (u->query ? strlen(u->query) + 1 : 0);
   char *path = malloc(plen + 1);
   if (!path) {

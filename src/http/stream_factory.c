@@ -70,6 +70,29 @@ struct stream_factory {
 
 static stream_factory *F(http_stream_factory *b) { return (stream_factory *)b; }
 
+/* Key building on the per-request path without printf (which cost more
+ * than the rest of the lookup together). Appends s at *pos within cap,
+ * truncating safely. */
+static void key_put(char *buf, size_t cap, size_t *pos, const char *s) {
+  size_t n = strlen(s);
+  if (*pos + n >= cap)
+    n = *pos < cap - 1 ? cap - 1 - *pos : 0;
+  memcpy(buf + *pos, s, n);
+  *pos += n;
+  buf[*pos] = '\0';
+}
+
+static void key_put_u(char *buf, size_t cap, size_t *pos, unsigned v) {
+  char digits[12];
+  size_t i = sizeof digits;
+  digits[--i] = '\0';
+  do {
+    digits[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  key_put(buf, cap, pos, digits + i);
+}
+
 void stream_factory_params_init(stream_factory_params *p) {
   memset(p, 0, sizeof *p);
   p->enable_http2 = true;
@@ -458,18 +481,30 @@ static int sf_request_stream(http_stream_factory *b, const http_request_info *re
   j->cb = cb;
   j->ud = ud;
   /* Host mapping rules change where we connect, never whom we talk to. */
-  snprintf(j->dest_host, sizeof j->dest_host, "%s", u->host);
+  size_t dpos = 0;
+  j->dest_host[0] = '\0';
+  key_put(j->dest_host, sizeof j->dest_host, &dpos, u->host);
   j->dest_port = u->port;
   if (dns_host_mapping_rules_rewrite(f->p.rules, u->host, strlen(u->host), u->port, j->dest_host,
                                      sizeof j->dest_host, &j->dest_port) == DNS_MAPPING_INVALID) {
     free(j);
     return CRONC_ERR_NAME_NOT_RESOLVED;
   }
-  snprintf(j->origin_key, sizeof j->origin_key, "%s://%s:%u", url_scheme_name(u->scheme), u->host,
-           (unsigned)u->port);
+  size_t pos = 0;
+  key_put(j->origin_key, sizeof j->origin_key, &pos, url_scheme_name(u->scheme));
+  key_put(j->origin_key, sizeof j->origin_key, &pos, "://");
+  key_put(j->origin_key, sizeof j->origin_key, &pos, u->host);
+  key_put(j->origin_key, sizeof j->origin_key, &pos, ":");
+  key_put_u(j->origin_key, sizeof j->origin_key, &pos, u->port);
   char gkey[sizeof((sf_group *)0)->key];
-  snprintf(gkey, sizeof gkey, "%s/%s:%u/%d", j->origin_key, j->dest_host, (unsigned)j->dest_port,
-           req->allow_http2 ? 2 : 1);
+  pos = 0;
+  gkey[0] = '\0';
+  key_put(gkey, sizeof gkey, &pos, j->origin_key);
+  key_put(gkey, sizeof gkey, &pos, "/");
+  key_put(gkey, sizeof gkey, &pos, j->dest_host);
+  key_put(gkey, sizeof gkey, &pos, ":");
+  key_put_u(gkey, sizeof gkey, &pos, j->dest_port);
+  key_put(gkey, sizeof gkey, &pos, req->allow_http2 ? "/2" : "/1");
   j->group = group_get(f, gkey);
   if (!j->group) {
     free(j);
