@@ -134,6 +134,22 @@ typedef struct cronc_header {
   const char *value;
 } cronc_header;
 
+/* When each step of a request happened (Cronet's Metrics, from Chromium's
+ * LoadTimingInfo), in µs since the Unix epoch; -1 when the step did not
+ * happen for this request (a reused connection has no DNS, connect or TLS
+ * times; plain http has no TLS). The connection steps are those of the
+ * connection that served the final response. */
+typedef struct cronc_metrics {
+  int64_t request_start_us;
+  int64_t dns_start_us, dns_end_us;
+  int64_t connect_start_us, connect_end_us;
+  int64_t ssl_start_us, ssl_end_us;
+  int64_t sending_start_us, sending_end_us;
+  int64_t response_start_us; /* the final response head arrived */
+  int64_t request_end_us;    /* set for the terminal callback */
+  bool socket_reused;
+} cronc_metrics;
+
 /* What the application sees of a response. Valid during the callback; the
  * strings belong to the request. */
 typedef struct cronc_response_info {
@@ -147,6 +163,7 @@ typedef struct cronc_response_info {
   int64_t received_byte_count;     /* body bytes after decoding */
   size_t n_url_chain;
   const char *const *url_chain;    /* first URL .. url */
+  const cronc_metrics *metrics;    /* never NULL */
 } cronc_response_info;
 
 typedef struct cronc_request_callbacks {

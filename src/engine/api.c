@@ -156,6 +156,8 @@ struct cronc_request {
 
   /* The response info handed to callbacks. */
   cronc_response_info ri;
+  cronc_metrics metrics;
+  int64_t start_ticks;
   cronc_header *ri_headers;
   char *ri_arena;
   char **chain;
@@ -206,6 +208,8 @@ static int chain_push(cronc_request *r) {
   return CRONC_OK;
 }
 
+static void fill_metrics(cronc_request *r);
+
 /* Fills the response info from the transaction's head. */
 static int fill_response_info(cronc_request *r) {
   const h1_headers *h = ntx_response_headers(r->ntx);
@@ -243,6 +247,7 @@ static int fill_response_info(cronc_request *r) {
   r->ri.n_headers = n;
   r->ri.http_status = h->status;
   r->ri.negotiated_protocol = ntx_protocol(r->ntx);
+  fill_metrics(r);
   return CRONC_OK;
 }
 
@@ -267,10 +272,38 @@ static void process_alt_svc(cronc_request *r) {
   strbuf_free(&v);
 }
 
+/* Ticks (µs, engine clock) to Unix µs; 0 ticks = the step did not happen. */
+static int64_t wall_us(cronc_request *r, int64_t ticks) {
+  if (ticks <= 0)
+    return -1;
+  const base_clock *c = netlog_clock(engine_netlog(r->e));
+  return base_clock_now(c) - (base_clock_ticks(c) - ticks);
+}
+
+static void fill_metrics(cronc_request *r) {
+  ntx_timing t = {0};
+  if (r->ntx)
+    ntx_get_timing(r->ntx, &t);
+  cronc_metrics *m = &r->metrics;
+  m->request_start_us = wall_us(r, r->start_ticks);
+  m->dns_start_us = wall_us(r, t.connect.dns_start);
+  m->dns_end_us = wall_us(r, t.connect.dns_end);
+  m->connect_start_us = wall_us(r, t.connect.connect_start);
+  m->connect_end_us = wall_us(r, t.connect.connect_end);
+  m->ssl_start_us = wall_us(r, t.connect.ssl_start);
+  m->ssl_end_us = wall_us(r, t.connect.ssl_end);
+  m->sending_start_us = wall_us(r, t.send_start);
+  m->sending_end_us = wall_us(r, t.send_end);
+  m->response_start_us = wall_us(r, t.receive_headers_end);
+  m->socket_reused = t.connect.socket_reused;
+}
+
 static void finish(cronc_request *r, int rv) {
   if (r->state == RQ_DONE)
     return;
   r->state = RQ_DONE;
+  const base_clock *c = netlog_clock(engine_netlog(r->e));
+  r->metrics.request_end_us = base_clock_now(c);
   ntx_free(r->ntx);
   r->ntx = NULL;
   engine_remove_request(r->e, &r->link);
@@ -376,6 +409,7 @@ static void link_cancel(engine_request_link *link) {
 static void task_start(void *arg) {
   cronc_request *r = arg;
   if (r->state == RQ_STARTING && !r->cancel_pending) {
+    r->start_ticks = base_clock_ticks(netlog_clock(engine_netlog(r->e)));
     r->link.cancel = link_cancel;
     engine_add_request(r->e, &r->link);
     int rv = chain_push(r);
@@ -545,6 +579,9 @@ CRONC_EXPORT int cronc_request_new(cronc_engine *ce, const char *url_s,
     return CRONC_ERR_OUT_OF_MEMORY;
   atomic_init(&r->refs, 1);
   r->e = ce->e;
+  r->ri.metrics = &r->metrics;
+  memset(&r->metrics, 0xff, sizeof r->metrics); /* every time -1 until known */
+  r->metrics.socket_reused = false;
   r->cb = *cb;
   r->ud = ud;
   r->allow_http2 = p->allow_http2;

@@ -37,6 +37,7 @@ typedef struct h1_stream {
   uint8_t *user_buf; /* OP_BODY */
   size_t user_len;
   bool reading_into_user; /* the socket read targets user_buf */
+  http_load_timing timing;
 } h1_stream;
 
 static h1_stream *H(http_stream *s) { return (h1_stream *)s; }
@@ -388,6 +389,13 @@ static const char *h1_protocol(http_stream *hs) {
   return "http/1.1";
 }
 
+static void h1_load_timing(http_stream *hs, http_load_timing *out) { *out = H(hs)->timing; }
+
+void h1_stream_set_load_timing(http_stream *hs, const http_load_timing *t) {
+  H(hs)->timing = *t;
+  H(hs)->timing.socket_reused = H(hs)->reused;
+}
+
 static const http_stream_vtable h1_vt = {
     h1_send_request,
     h1_read_response_headers,
@@ -397,6 +405,7 @@ static const http_stream_vtable h1_vt = {
     h1_is_connection_reused,
     h1_received_any_response_bytes,
     h1_protocol,
+    h1_load_timing,
 };
 
 http_stream *h1_stream_new(stream_socket *sock, bool reused, h1_socket_release_fn release,
@@ -418,6 +427,7 @@ http_stream *h1_stream_new(stream_socket *sock, bool reused, h1_socket_release_f
   s->reused = reused;
   s->release = release;
   s->release_ud = release_ud;
+  s->timing.socket_reused = reused;
   strbuf_init(&s->head);
   return &s->base;
 }

@@ -29,5 +29,8 @@ typedef void (*h1_socket_release_fn)(void *user_data, stream_socket *sock, bool 
  * failure (the socket is then still the caller's). */
 http_stream *h1_stream_new(stream_socket *sock, bool reused, h1_socket_release_fn release,
                            void *release_ud);
+/* The connection timing reported by load_timing() (set by the factory for a
+ * new connection; a reused one reports socket_reused and no times). */
+void h1_stream_set_load_timing(http_stream *s, const http_load_timing *t);
 
 #endif /* CRONC_HTTP_H1_STREAM_H */

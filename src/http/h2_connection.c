@@ -42,6 +42,7 @@ struct h2_http_stream {
   /* upload */
   const uint8_t *upload;
   size_t upload_len, upload_off;
+  http_load_timing timing;
 };
 
 struct h2_conn {
@@ -59,6 +60,7 @@ struct h2_conn {
   bool reading, writing;
   bool in_pump;
   size_t streams_made;
+  http_load_timing timing;
   h2_http_stream *streams;
   uint8_t *rbuf;
   h2_slice slices[H2_CONN_MAX_SLICES];
@@ -534,9 +536,14 @@ static const char *hs_protocol(http_stream *b) {
   return "h2";
 }
 
+static void hs_load_timing(http_stream *b, http_load_timing *out) { *out = S(b)->timing; }
+
+void h2_conn_set_load_timing(h2_conn *c, const http_load_timing *t) { c->timing = *t; }
+
 static const http_stream_vtable h2_stream_vt = {
     hs_send_request, hs_read_response_headers, hs_response_headers, hs_read_body,
     hs_close,        hs_is_connection_reused,  hs_received_any,     hs_protocol,
+    hs_load_timing,
 };
 
 /* ---- Public ------------------------------------------------------------------------------ */
@@ -578,6 +585,10 @@ http_stream *h2_conn_new_stream(h2_conn *c) {
   s->base.vt = &h2_stream_vt;
   s->conn = c;
   s->reused = c->streams_made++ > 0;
+  if (s->reused)
+    s->timing.socket_reused = true; /* Chromium: no connect times on reuse */
+  else
+    s->timing = c->timing;
   h1_headers_init(&s->headers);
   s->next = c->streams;
   c->streams = s;

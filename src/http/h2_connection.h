@@ -32,6 +32,8 @@ typedef void (*h2_conn_unusable_fn)(void *user_data, h2_conn *c);
  * (sock is then still the caller's). */
 h2_conn *h2_conn_new(base_runner *runner, stream_socket *sock, netlog *nl,
                      h2_conn_unusable_fn on_unusable, void *user_data);
+/* The timing of the connection's setup, reported by its first stream. */
+void h2_conn_set_load_timing(h2_conn *c, const http_load_timing *t);
 /* True while new streams may be opened. */
 bool h2_conn_is_usable(const h2_conn *c);
 /* A new stream for one request; NULL if not usable or out of memory.

@@ -35,6 +35,16 @@ typedef struct http_request_info {
 
 typedef void (*http_io_cb)(void *user_data, int result);
 
+/* When the connection under a stream was made (Chromium's LoadTimingInfo
+ * connect_timing). Monotonic ticks of the engine clock in µs; 0 = did not
+ * happen for this request (a reused connection has none). */
+typedef struct http_load_timing {
+  int64_t dns_start, dns_end;
+  int64_t connect_start, connect_end;
+  int64_t ssl_start, ssl_end;
+  bool socket_reused;
+} http_load_timing;
+
 typedef struct http_stream http_stream;
 
 typedef struct http_stream_vtable {
@@ -59,6 +69,8 @@ typedef struct http_stream_vtable {
   bool (*received_any_response_bytes)(http_stream *s);
   /* "http/1.1", "h2", "h3". */
   const char *(*protocol)(http_stream *s);
+  /* The connection's timing as seen by this stream. */
+  void (*load_timing)(http_stream *s, http_load_timing *out);
 } http_stream_vtable;
 
 struct http_stream {

@@ -52,6 +52,8 @@ struct network_transaction {
   bool headers_done;
   bool body_done;
 
+  ntx_timing timing;
+
   http_io_cb cb; /* the caller's pending callback */
   void *cb_ud;
   uint8_t *read_buf;
@@ -222,8 +224,16 @@ static int do_build_request_complete(network_transaction *t, int rv) {
   return rv;
 }
 
+static int64_t now_ticks(network_transaction *t) {
+  const base_clock *c = netlog_clock(t->nl);
+  return base_clock_ticks(c ? c : base_clock_system());
+}
+
 static int do_send_request(network_transaction *t) {
   t->next_state = STATE_SEND_REQUEST_COMPLETE;
+  t->timing.send_start = now_ticks(t);
+  if (t->stream->vt->load_timing)
+    t->stream->vt->load_timing(t->stream, &t->timing.connect);
   netlog_add(t->nl, t->req->source, NETLOG_TYPE_HTTP_TRANSACTION_SEND_REQUEST, NETLOG_PHASE_BEGIN,
              NULL);
   return t->stream->vt->send_request(t->stream, t->req, on_io_complete, t);
@@ -263,6 +273,7 @@ static int handle_io_error(network_transaction *t, int rv) {
 }
 
 static int do_send_request_complete(network_transaction *t, int rv) {
+  t->timing.send_end = now_ticks(t);
   netlog_add_net_error(t->nl, t->req->source, NETLOG_TYPE_HTTP_TRANSACTION_SEND_REQUEST, rv);
   if (rv != CRONC_OK)
     return handle_io_error(t, rv);
@@ -282,6 +293,7 @@ static int do_read_headers_complete(network_transaction *t, int rv) {
   if (rv != CRONC_OK)
     return handle_io_error(t, rv);
   t->headers_done = true;
+  t->timing.receive_headers_end = now_ticks(t);
   /* Auth challenges (401/407) would go to DRAIN_BODY_FOR_AUTH_RESTART here;
    * without auth the response is handed to the caller as it is. */
   t->next_state = STATE_NONE;
@@ -419,6 +431,8 @@ void ntx_resume_network_start(network_transaction *t) {
 const h1_headers *ntx_response_headers(network_transaction *t) {
   return t->headers_done && t->stream ? t->stream->vt->response_headers(t->stream) : NULL;
 }
+
+void ntx_get_timing(network_transaction *t, ntx_timing *out) { *out = t->timing; }
 
 const char *ntx_protocol(network_transaction *t) {
   return t->stream ? t->stream->vt->protocol(t->stream) : "";

@@ -58,6 +58,16 @@ bool ntx_connection_reused(network_transaction *t);
  * reused). */
 int ntx_read(network_transaction *t, uint8_t *buf, size_t len, http_io_cb cb, void *ud);
 
+/* Chromium's LoadTimingInfo for this transaction: the connection's timing
+ * (from the stream that served the final response) plus when the request
+ * was sent and the response head arrived. Ticks µs, 0 = did not happen. */
+typedef struct ntx_timing {
+  http_load_timing connect;
+  int64_t send_start, send_end;
+  int64_t receive_headers_end;
+} ntx_timing;
+void ntx_get_timing(network_transaction *t, ntx_timing *out);
+
 /* The state name, for tests and logs. */
 const char *ntx_state_name(int state);
 

@@ -51,6 +51,7 @@ struct sf_job {
   bool waiting;        /* queued behind a socket limit */
   bool counted;        /* holds one of the group's active slots */
   bool posted;         /* a result is posted to the loop */
+  int64_t dns_start, dns_end; /* ticks µs */
   int result;
   http_stream *stream;
   sf_job *next; /* in the factory's job list */
@@ -301,6 +302,21 @@ static void job_finish(sf_job *j, int rv, http_stream *st) {
   }
 }
 
+/* The new connection's timing: DNS from the job, TCP/TLS from the socket. */
+static http_load_timing job_timing(sf_job *j, stream_socket *sock) {
+  socket_connection_info ci;
+  stream_socket_connection_info(sock, &ci);
+  http_load_timing t = {
+      .dns_start = j->dns_start,
+      .dns_end = j->dns_end,
+      .connect_start = ci.connect_start_us,
+      .connect_end = ci.connect_end_us,
+      .ssl_start = ci.tls_start_us,
+      .ssl_end = ci.tls_end_us,
+  };
+  return t;
+}
+
 static void on_tls_done(int rv, void *ud) {
   sf_job *j = ud;
   stream_factory *f = j->f;
@@ -315,12 +331,14 @@ static void on_tls_done(int rv, void *ud) {
   if (strcmp(stream_socket_alpn(sock), "h2") == 0) {
     /* One HTTP/2 connection serves every request to the origin: it leaves
      * the per-group socket accounting. */
+    http_load_timing timing = job_timing(j, sock);
     h2_conn *c = h2_conn_new(f->p.runner, sock, f->p.nl, h2_unusable, f);
     if (!c) {
       stream_socket_free(sock);
       job_finish(j, CRONC_ERR_OUT_OF_MEMORY, NULL);
       return;
     }
+    h2_conn_set_load_timing(c, &timing);
     sf_h2 *e = calloc(1, sizeof *e);
     http_stream *st = e ? h2_conn_new_stream(c) : NULL;
     if (!e || !st) {
@@ -340,12 +358,14 @@ static void on_tls_done(int rv, void *ud) {
     dispatch_waiting(f);
     return;
   }
+  http_load_timing timing = job_timing(j, sock);
   http_stream *st = make_h1_stream(f, j->group, sock, false);
   if (!st) {
     stream_socket_free(sock);
     job_finish(j, CRONC_ERR_OUT_OF_MEMORY, NULL);
     return;
   }
+  h1_stream_set_load_timing(st, &timing);
   j->counted = false; /* the stream's release returns the slot */
   job_finish(j, CRONC_OK, st);
 }
@@ -361,12 +381,14 @@ static void on_tcp_done(int rv, stream_socket *sock, void *ud) {
   stream_factory *f = j->f;
   const url *u = j->req->url;
   if (u->scheme != URL_SCHEME_HTTPS && u->scheme != URL_SCHEME_WSS) {
+    http_load_timing timing = job_timing(j, sock);
     http_stream *st = make_h1_stream(f, j->group, sock, false);
     if (!st) {
       stream_socket_free(sock);
       job_finish(j, CRONC_ERR_OUT_OF_MEMORY, NULL);
       return;
     }
+    h1_stream_set_load_timing(st, &timing);
     j->counted = false;
     job_finish(j, CRONC_OK, st);
     return;
@@ -392,6 +414,7 @@ static void on_tcp_done(int rv, stream_socket *sock, void *ud) {
 static void on_dns_done(int rv, dns_address_list *addrs, void *ud) {
   sf_job *j = ud;
   j->dns = NULL;
+  j->dns_end = base_clock_ticks(j->f->p.clock);
   if (rv != CRONC_OK) {
     job_finish(j, rv, NULL);
     return;
@@ -443,6 +466,7 @@ static bool job_try(sf_job *j) {
   j->group->active++;
   f->total_sockets++;
   j->counted = true;
+  j->dns_start = base_clock_ticks(f->p.clock);
   dns_address_list results = {0};
   int rv = dns_resolve(f->p.resolver, j->dest_host, strlen(j->dest_host), j->dest_port,
                        DNS_FAMILY_UNSPEC, j->req->source, on_dns_done, j, &results, &j->dns);

@@ -98,13 +98,34 @@ static void on_read(cronc_request *r, void *ud, const cronc_response_info *info,
   cronc_request_read(r, s->buf, sizeof s->buf);
 }
 
+/* "name a..b ms" for one step, from the request start; "-" when skipped. */
+static void print_step(const char *name, int64_t base, int64_t a, int64_t b) {
+  if (a < 0 || b < 0)
+    fprintf(stderr, " %s -", name);
+  else
+    fprintf(stderr, " %s %.2f..%.2f", name, (a - base) / 1000.0, (b - base) / 1000.0);
+}
+
+static void print_metrics(const cronc_metrics *m) {
+  int64_t t0 = m->request_start_us;
+  fprintf(stderr, "* timing (ms from start):");
+  print_step("dns", t0, m->dns_start_us, m->dns_end_us);
+  print_step("connect", t0, m->connect_start_us, m->connect_end_us);
+  print_step("tls", t0, m->ssl_start_us, m->ssl_end_us);
+  print_step("send", t0, m->sending_start_us, m->sending_end_us);
+  print_step("response", t0, m->response_start_us, m->request_end_us);
+  fprintf(stderr, "%s\n", m->socket_reused ? " (reused connection)" : "");
+}
+
 static void on_succeeded(cronc_request *r, void *ud, const cronc_response_info *info) {
   (void)r;
   fetch_state *s = ud;
   note_info(s, info);
-  if (s->verbose)
+  if (s->verbose) {
+    print_metrics(info->metrics);
     fprintf(stderr, "* done: %lld bytes, body %.1f ms, total %.1f ms\n", (long long)s->bytes,
             now_ms() - s->t_headers, now_ms() - s->t0);
+  }
   signal_done(s, CRONC_OK);
 }
 

@@ -34,6 +34,7 @@ typedef struct result {
   char encoding[16]; /* the response's Content-Encoding, "" if none */
   int64_t bytes;
   int redirects;
+  cronc_metrics metrics;
   gnutls_hash_hd_t sha;
   uint8_t buf[65536];
 } result;
@@ -42,6 +43,7 @@ static void note(result *r, const cronc_response_info *info) {
   if (!info)
     return;
   r->status = info->http_status;
+  r->metrics = *info->metrics;
   snprintf(r->protocol, sizeof r->protocol, "%s", info->negotiated_protocol);
   for (size_t i = 0; i < info->n_headers; i++)
     if (strcasecmp(info->headers[i].name, "content-encoding") == 0)
@@ -224,12 +226,24 @@ static void h2_small_and_100mb_bodies_arrive_intact(void **state) {
   assert_int_equal(r->status, 200);
   assert_string_equal(r->protocol, "h2");
   assert_memory_equal(sha, x->small_sha, 32);
+  /* A new connection: every step timed, in order (Cronet's metrics). */
+  const cronc_metrics *m = &r->metrics;
+  assert_false(m->socket_reused);
+  assert_true(m->request_start_us > 0);
+  assert_true(m->dns_start_us >= m->request_start_us && m->dns_end_us >= m->dns_start_us);
+  assert_true(m->connect_start_us >= m->dns_end_us && m->connect_end_us >= m->connect_start_us);
+  assert_true(m->ssl_start_us >= m->connect_end_us && m->ssl_end_us >= m->ssl_start_us);
+  assert_true(m->sending_start_us >= m->ssl_end_us);
+  assert_true(m->response_start_us >= m->sending_start_us);
+  assert_true(m->request_end_us >= m->response_start_us);
   result_free(r, NULL);
   url_of(u, sizeof u, x->h2, "/big.bin");
   r = fetch(e, u, true, sha);
   assert_int_equal(r->error, CRONC_OK);
   assert_int_equal(r->bytes, BIG);
   assert_memory_equal(sha, x->big_sha, 32);
+  assert_true(r->metrics.socket_reused); /* no connect steps on a reused connection */
+  assert_true(r->metrics.dns_start_us == -1 && r->metrics.connect_start_us == -1);
   result_free(r, NULL);
   assert_int_equal(connects(e), 1); /* the second request reused the h2 connection */
   cronc_engine_free(e);

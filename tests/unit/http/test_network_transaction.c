@@ -77,8 +77,14 @@ static const char *fs_protocol(http_stream *hs) {
   return "http/1.1";
 }
 
-static const http_stream_vtable fake_stream_vt = {
-    fs_send, fs_read_headers, fs_headers, fs_read_body, fs_close, fs_reused, fs_bytes, fs_protocol};
+static void fs_timing(http_stream *hs, http_load_timing *out) {
+  *out = (http_load_timing){
+      .connect_start = 10, .connect_end = 20, .socket_reused = ((fake_stream *)hs)->reused};
+}
+
+static const http_stream_vtable fake_stream_vt = {fs_send,      fs_read_headers, fs_headers,
+                                                  fs_read_body, fs_close,        fs_reused,
+                                                  fs_bytes,     fs_protocol,     fs_timing};
 
 /* ---- A scripted factory --------------------------------------------------- */
 
@@ -213,6 +219,11 @@ static void happy_path_runs_chromium_states_in_order(void **state) {
   assert_int_equal(x->done_rv, CRONC_OK);
   assert_int_equal(ntx_response_headers(x->t)->status, 200);
   assert_string_equal(ntx_protocol(x->t), "http/1.1");
+  ntx_timing tm;
+  ntx_get_timing(x->t, &tm);
+  assert_int_equal(tm.connect.connect_start, 10); /* the stream's connection timing */
+  assert_true(tm.send_start > 0 && tm.send_end >= tm.send_start);
+  assert_true(tm.receive_headers_end >= tm.send_end);
   assert_string_equal(strbuf_cstr(&x->states),
                       "NOTIFY_BEFORE_CREATE_STREAM,CREATE_STREAM,CREATE_STREAM_COMPLETE,"
                       "INIT_STREAM,INIT_STREAM_COMPLETE,GENERATE_PROXY_AUTH_TOKEN,"
