@@ -1,5 +1,6 @@
 #include "http/stream_factory.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ typedef struct sf_group {
 typedef struct sf_h2 {
   char origin[URL_MAX_HOST + 32];
   h2_conn *conn;
+  bool alias; /* another origin pooled onto conn (IP pooling): holds no reference */
   struct sf_h2 *next;
 } sf_h2;
 
@@ -47,10 +49,10 @@ struct sf_job {
   void *ud;
   dns_request *dns;
   tcp_connect_job *tcp;
-  stream_socket *sock; /* while the TLS handshake runs */
-  bool waiting;        /* queued behind a socket limit */
-  bool counted;        /* holds one of the group's active slots */
-  bool posted;         /* a result is posted to the loop */
+  stream_socket *sock;        /* while the TLS handshake runs */
+  bool waiting;               /* queued behind a socket limit */
+  bool counted;               /* holds one of the group's active slots */
+  bool posted;                /* a result is posted to the loop */
   int64_t dns_start, dns_end; /* ticks µs */
   int result;
   http_stream *stream;
@@ -228,17 +230,58 @@ static http_stream *make_h1_stream(stream_factory *f, sf_group *g, stream_socket
 
 /* ---- HTTP/2 pool -------------------------------------------------------------- */
 
+/* The connection stopped taking streams: every origin entry for it goes,
+ * and the pool's one reference is dropped. */
 static void h2_unusable(void *ud, h2_conn *c) {
   stream_factory *f = ud;
-  for (sf_h2 **pp = &f->h2; *pp; pp = &(*pp)->next) {
-    if ((*pp)->conn == c) {
-      sf_h2 *e = *pp;
+  bool owned = false;
+  sf_h2 **pp = &f->h2;
+  while (*pp) {
+    sf_h2 *e = *pp;
+    if (e->conn == c) {
+      owned |= !e->alias;
       *pp = e->next;
-      h2_conn_release(c);
       free(e);
-      return;
+    } else {
+      pp = &e->next;
     }
   }
+  if (owned)
+    h2_conn_release(c);
+}
+
+static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
+  if (a->ss_family != b->ss_family)
+    return false;
+  if (a->ss_family == AF_INET) {
+    const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  if (a->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+  }
+  return false;
+}
+
+/* Chromium's IP pooling (SpdySessionPool::FindAvailableSession with
+ * aliases): an HTTP/2 connection to one of the addresses the new origin
+ * resolved to, whose verified certificate also covers the new origin's name,
+ * serves it too. addrs carry the destination port. */
+static h2_conn *h2_find_by_ip(stream_factory *f, const dns_address_list *addrs, const char *host) {
+  for (sf_h2 *e = f->h2; e; e = e->next) {
+    if (e->alias || !h2_conn_is_usable(e->conn))
+      continue;
+    stream_socket *sock = h2_conn_socket(e->conn);
+    struct sockaddr_storage peer;
+    if (stream_socket_peer_address(sock, &peer) != CRONC_OK)
+      continue;
+    for (size_t i = 0; i < addrs->count; i++)
+      if (same_endpoint(&peer, &addrs->addrs[i]) && tls_socket_covers_host(sock, host))
+        return e->conn;
+  }
+  return NULL;
 }
 
 static h2_conn *h2_find(stream_factory *f, const char *origin) {
@@ -419,6 +462,26 @@ static void on_dns_done(int rv, dns_address_list *addrs, void *ud) {
     job_finish(j, rv, NULL);
     return;
   }
+  const url *u = j->req->url;
+  if (u->scheme == URL_SCHEME_HTTPS && j->f->p.enable_http2 && j->req->allow_http2) {
+    h2_conn *c = h2_find_by_ip(j->f, addrs, u->host);
+    sf_h2 *alias = c ? calloc(1, sizeof *alias) : NULL;
+    http_stream *st = alias ? h2_conn_new_stream(c) : NULL;
+    if (st) {
+      snprintf(alias->origin, sizeof alias->origin, "%s", j->origin_key);
+      alias->conn = c;
+      alias->alias = true;
+      alias->next = j->f->h2;
+      j->f->h2 = alias;
+      j->group->active--; /* no socket of its own after all */
+      j->f->total_sockets--;
+      j->counted = false;
+      job_finish(j, CRONC_OK, st);
+      dispatch_waiting(j->f);
+      return;
+    }
+    free(alias);
+  }
   tcp_connect_params tp;
   tcp_connect_params_init(&tp);
   tp.clock = j->f->p.clock;
@@ -593,7 +656,8 @@ void stream_factory_free(stream_factory *f) {
   while (f->h2) {
     sf_h2 *e = f->h2;
     f->h2 = e->next;
-    h2_conn_release(e->conn);
+    if (!e->alias)
+      h2_conn_release(e->conn);
     free(e);
   }
   while (f->groups) {
@@ -627,7 +691,7 @@ size_t stream_factory_connects_started(const stream_factory *f) { return f->conn
 size_t stream_factory_h2_connection_count(const stream_factory *f) {
   size_t n = 0;
   for (sf_h2 *e = f->h2; e; e = e->next)
-    n++;
+    n += !e->alias;
   return n;
 }
 

@@ -166,8 +166,14 @@ int caddy_server_start(const caddy_options *opts, caddy_server **out) {
   snprintf(c->log, sizeof(c->log), "%s/caddy.log", c->dir);
   char caddyfile[PATH_SIZE + 16], site_crt[PATH_SIZE + 600];
   snprintf(caddyfile, sizeof(caddyfile), "%s/Caddyfile", c->dir);
-  snprintf(site_crt, sizeof(site_crt), "%s/data/certificates/local/%s/%s.crt", c->dir, c->name,
-           c->name);
+  /* Caddy stores a wildcard name "*.x" as "wildcard_.x". */
+  char stored[sizeof c->name + 16];
+  if (c->name[0] == '*' && c->name[1] == '.')
+    snprintf(stored, sizeof stored, "wildcard_%s", c->name + 1);
+  else
+    snprintf(stored, sizeof stored, "%s", c->name);
+  snprintf(site_crt, sizeof(site_crt), "%s/data/certificates/local/%s/%s.crt", c->dir, stored,
+           stored);
   mkdir(c->www, 0755);
   c->port = test_free_port("127.0.0.1", (o->protocols & CADDY_PROTO_H3) != 0);
   if (c->port == 0 || write_caddyfile(c, o, caddyfile) != 0) {

@@ -478,6 +478,34 @@ static void public_key_pins_are_enforced(void **state) {
   assert_null(e);
 }
 
+/* Chromium's IP pooling: a second origin that resolves to the same address
+ * and is covered by the first connection's certificate shares its HTTP/2
+ * connection. */
+static void h2_connection_is_pooled_across_origins_by_ip(void **state) {
+  (void)state;
+  caddy_options o;
+  caddy_options_init(&o);
+  o.site_name = "*.example.test"; /* one wildcard certificate for both names */
+  caddy_server *c = NULL;
+  assert_int_equal(caddy_server_start(&o, &c), 0);
+  caddy_server_put_file(c, "p.txt", "pooled\n", 7);
+  cronc_engine *e = engine_for(c, "MAP *.example.test 127.0.0.1");
+  char u[256];
+  const char *names[] = {"a", "b", "c"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(u, sizeof u, "https://%s.example.test:%u/p.txt", names[i], caddy_server_port(c));
+    result *r = fetch(e, u, true, NULL);
+    assert_int_equal(r->error, CRONC_OK);
+    assert_int_equal(r->bytes, 7);
+    assert_string_equal(r->protocol, "h2");
+    assert_true(r->metrics.socket_reused == (i > 0));
+    result_free(r, NULL);
+  }
+  assert_int_equal(connects(e), 1);
+  cronc_engine_free(e);
+  caddy_server_stop(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(h2_small_and_100mb_bodies_arrive_intact),
@@ -488,6 +516,7 @@ int main(void) {
       cmocka_unit_test(broken_responses_have_chromium_codes),
       cmocka_unit_test(compressed_bodies_are_decoded),
       cmocka_unit_test(public_key_pins_are_enforced),
+      cmocka_unit_test(h2_connection_is_pooled_across_origins_by_ip),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
