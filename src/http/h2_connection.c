@@ -234,12 +234,14 @@ static void conn_complete_reads(h2_conn *c) {
 
 static void st_on_close(h2_stream *st, int error, bool unprocessed, void *ud) {
   (void)st;
+  (void)unprocessed; /* the session already chose the error: a graceful GOAWAY
+                        gives ERR_HTTP2_SERVER_REFUSED_STREAM (retried), one
+                        with an error code ERR_HTTP2_PROTOCOL_ERROR (not
+                        retried), as SpdySession::OnGoAway does */
   h2_http_stream *s = ud;
   s->h2 = NULL; /* the handle dies when this returns */
   s->closed = true;
   s->close_error = error;
-  if (error && unprocessed)
-    s->close_error = CRONC_ERR_HTTP2_SERVER_REFUSED_STREAM; /* retried by the transaction */
   if (!s->headers_done && !error)
     s->close_error = CRONC_ERR_HTTP2_PROTOCOL_ERROR; /* closed without a response */
   stream_closed_complete(s);

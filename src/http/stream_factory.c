@@ -26,6 +26,10 @@ typedef struct sf_job sf_job;
 typedef struct sf_group {
   char key[2 * URL_MAX_HOST + 48];
   size_t active; /* handed out or connecting */
+  /* A connect that may produce an HTTP/2 connection is running: the group's
+   * other requests wait for its outcome instead of opening connections of
+   * their own (Chromium's blocking SpdySessionRequest). */
+  bool h2_probe;
   idle_socket *idle;
   struct sf_group *next;
 } sf_group;
@@ -53,6 +57,7 @@ struct sf_job {
   bool waiting;               /* queued behind a socket limit */
   bool counted;               /* holds one of the group's active slots */
   bool posted;                /* a result is posted to the loop */
+  bool probe;                 /* this job is its group's h2_probe */
   int64_t dns_start, dns_end; /* ticks µs */
   int result;
   http_stream *stream;
@@ -335,6 +340,16 @@ static void job_deliver(void *arg) {
   cb(ud, rv, st);
 }
 
+/* The probing connect is over (an HTTP/2 connection is pooled, or it was
+ * HTTP/1.1, or it failed): the requests that waited for it go on. */
+static void end_probe(sf_job *j) {
+  if (!j->probe)
+    return;
+  j->probe = false;
+  j->group->h2_probe = false;
+  dispatch_waiting(j->f);
+}
+
 static void job_finish(sf_job *j, int rv, http_stream *st) {
   j->result = rv;
   j->stream = st;
@@ -343,6 +358,7 @@ static void job_finish(sf_job *j, int rv, http_stream *st) {
     /* Shutting down: nobody will read the result. */
     j->posted = false;
   }
+  end_probe(j);
 }
 
 /* The new connection's timing: DNS from the job, TCP/TLS from the socket. */
@@ -522,6 +538,10 @@ static bool job_try(sf_job *j) {
   size_t per_group = f->p.max_sockets_per_group ? f->p.max_sockets_per_group
                                                 : STREAM_FACTORY_MAX_SOCKETS_PER_GROUP;
   size_t total = f->p.max_sockets ? f->p.max_sockets : STREAM_FACTORY_MAX_SOCKETS;
+  bool may_be_h2 =
+      (j->req->url->scheme == URL_SCHEME_HTTPS) && f->p.enable_http2 && j->req->allow_http2;
+  if (may_be_h2 && j->group->h2_probe)
+    return false; /* wait: the running connect may give an HTTP/2 connection */
   if (j->group->active >= per_group)
     return false;
   if (f->total_sockets >= total && !close_one_idle(f))
@@ -529,6 +549,10 @@ static bool job_try(sf_job *j) {
   j->group->active++;
   f->total_sockets++;
   j->counted = true;
+  if (may_be_h2) {
+    j->group->h2_probe = true;
+    j->probe = true;
+  }
   j->dns_start = base_clock_ticks(f->p.clock);
   dns_address_list results = {0};
   int rv = dns_resolve(f->p.resolver, j->dest_host, strlen(j->dest_host), j->dest_port,
@@ -609,6 +633,10 @@ static void sf_cancel(http_stream_factory *b, http_stream_request *r) {
   stream_factory *f = F(b);
   sf_job *j = (sf_job *)r;
   job_unlink(f, j);
+  if (j->probe) {
+    j->probe = false;
+    j->group->h2_probe = false;
+  }
   if (j->counted) {
     j->group->active--;
     f->total_sockets--;

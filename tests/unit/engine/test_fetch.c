@@ -296,6 +296,31 @@ static void hundred_concurrent_requests_share_one_h2_connection(void **state) {
   cronc_engine_free(e);
 }
 
+/* Cold start: concurrent requests before any connection exists wait for the
+ * first connect instead of each opening one (Chromium's blocking
+ * SpdySessionRequest), and all share the one HTTP/2 connection. */
+static void cold_concurrent_requests_open_one_h2_connection(void **state) {
+  fx *x = *state;
+  cronc_engine *e = engine_for(x->h2, NULL);
+  char u[256];
+  url_of(u, sizeof u, x->h2, "/small.txt");
+  result *rs[20];
+  cronc_request *qs[20];
+  for (int i = 0; i < 20; i++) {
+    rs[i] = result_new();
+    qs[i] = start(e, u, true, rs[i]);
+  }
+  for (int i = 0; i < 20; i++) {
+    result_wait(rs[i]);
+    assert_int_equal(rs[i]->error, CRONC_OK);
+    assert_string_equal(rs[i]->protocol, "h2");
+    cronc_request_free(qs[i]);
+    result_free(rs[i], NULL);
+  }
+  assert_int_equal(connects(e), 1);
+  cronc_engine_free(e);
+}
+
 static void redirects_are_followed(void **state) {
   fx *x = *state;
   cronc_engine *e = engine_for(x->h2, NULL);
@@ -511,6 +536,7 @@ int main(void) {
       cmocka_unit_test(h2_small_and_100mb_bodies_arrive_intact),
       cmocka_unit_test(h1_100mb_body_and_keep_alive_reuse),
       cmocka_unit_test(hundred_concurrent_requests_share_one_h2_connection),
+      cmocka_unit_test(cold_concurrent_requests_open_one_h2_connection),
       cmocka_unit_test(redirects_are_followed),
       cmocka_unit_test(tls_and_connect_errors_have_chromium_codes),
       cmocka_unit_test(broken_responses_have_chromium_codes),
