@@ -251,6 +251,26 @@ static int fill_response_info(cronc_request *r) {
   return CRONC_OK;
 }
 
+/* A header's value as Chromium's GetNormalizedHeader gives it: the field's
+ * own bytes when it appears once (no copy: the common case), the values
+ * joined with ", " in scratch otherwise. */
+static bool header_value(const h1_headers *h, const char *name, strbuf *scratch, const char **v,
+                         size_t *len) {
+  size_t it = 0;
+  if (!h1_headers_find(h, name, &it, v, len))
+    return false;
+  const char *v2;
+  size_t l2;
+  size_t it2 = it;
+  if (!h1_headers_find(h, name, &it2, &v2, &l2))
+    return true;
+  if (!h1_headers_get_normalized(h, name, scratch) || strbuf_failed(scratch))
+    return false;
+  *v = scratch->data;
+  *len = scratch->len;
+  return true;
+}
+
 /* Alt-Svc from an https response feeds server properties (Chromium's
  * ProcessAlternativeServices; the TLS layer already verified the
  * certificate, the condition Chromium checks). */
@@ -362,9 +382,10 @@ static void on_headers(void *ud, int rv) {
   /* Content-Encoding: a decoder chain, or NULL to pass the body through
    * (no coding, or one cronc does not know: Chromium's behaviour). */
   strbuf ce = STRBUF_INIT;
-  if (h1_headers_get_normalized(h, "content-encoding", &ce)) {
-    rv = strbuf_failed(&ce) ? CRONC_ERR_OUT_OF_MEMORY
-                            : content_decoder_new_for_header(ce.data, ce.len, &r->dec);
+  const char *cev;
+  size_t celen;
+  if (header_value(h, "content-encoding", &ce, &cev, &celen)) {
+    rv = content_decoder_new_for_header(cev, celen, &r->dec);
     if (rv == CRONC_OK && r->dec && !(r->cbuf = malloc(CONTENT_DECODER_BUFFER_SIZE)))
       rv = CRONC_ERR_OUT_OF_MEMORY;
   }

@@ -304,6 +304,8 @@ void props_free(props *p) {
   free(p->suffixes);
   free(p->canon);
   broken_altsvc_free(p->broken);
+  altsvc_header_free(&p->scratch_header);
+  altsvc_info_list_free(&p->scratch_infos);
   free(p);
 }
 
@@ -453,6 +455,28 @@ int props_set_locked(props *p, const url_origin *key, const altsvc_info *infos, 
     altsvc_info_list_free(&e->alts);
     entry_erase_if_empty(p, e);
     return 1;
+  }
+  /* The common case, the same header again: the stored list has room, so
+   * it is rewritten in place (no allocation, nothing can fail after the
+   * canonical reservation). */
+  props_entry *old = props_entry_peek(p, key);
+  if (old && old->alts.items && old->alts.cap >= n) {
+    if (props_canon_reserve(p) != CRONC_OK)
+      return CRONC_ERR_OUT_OF_MEMORY;
+    props_entry *e = entry_get_or_put(p, key); /* existing: moves to the front */
+    bool need = worth_persisting(&e->alts, infos, n, base_clock_now(p->clock));
+    memmove(e->alts.items, infos, n * sizeof *infos);
+    for (size_t i = 0; i < n; i++) {
+      altsvc_info *it = &e->alts.items[i];
+      it->service.host[sizeof it->service.host - 1] = '\0';
+      if (it->n_alpns > ALTSVC_MAX_ALPNS)
+        it->n_alpns = ALTSVC_MAX_ALPNS;
+      for (unsigned j = 0; j < ALTSVC_MAX_ALPNS; j++)
+        it->alpns[j][ALTSVC_MAX_ALPN_LEN] = '\0';
+    }
+    e->alts.count = n;
+    props_canon_put(p, key);
+    return need ? 1 : 0;
   }
   /* Allocate everything first so a failure changes nothing. */
   altsvc_info *items = malloc(n * sizeof *items);

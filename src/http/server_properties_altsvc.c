@@ -18,8 +18,7 @@ int props_alt_svc_to_infos(const altsvc_header *h, int64_t now_us, bool enable_h
   if (h->clear)
     return CRONC_OK;
   size_t start = out->count;
-  for (size_t i = 0; i < h->count && out->count - start < PROPS_MAX_ALTERNATIVES_PER_ORIGIN;
-       i++) {
+  for (size_t i = 0; i < h->count && out->count - start < PROPS_MAX_ALTERNATIVES_PER_ORIGIN; i++) {
     const altsvc_entry *en = &h->entries[i];
     altsvc_info info = {0};
     if (strcmp(en->protocol_id, "h2") == 0) {
@@ -101,29 +100,26 @@ int props_process_alt_svc_header(props *p, const url_origin *origin, const char 
     return CRONC_ERR_INVALID_ARGUMENT;
   if (key.scheme != URL_SCHEME_HTTPS)
     return 0; /* Alt-Svc is only honoured for secure origins. */
-  altsvc_header h;
-  altsvc_header_init(&h);
+  /* Parse into props' scratch header and list: reused across responses. */
+  altsvc_header *h = &p->scratch_header;
   const char *reason = NULL;
-  int rv = altsvc_parse_header(value ? value : "", len, &h, &reason);
+  int rv = altsvc_parse_header(value ? value : "", len, h, &reason);
   if (rv != CRONC_OK) {
     props_enter(p);
     log_header_invalid(p, &key, reason);
     props_leave(p);
-    altsvc_header_free(&h);
     return rv == CRONC_ERR_OUT_OF_MEMORY ? rv : CRONC_ERR_INVALID_RESPONSE;
   }
-  altsvc_info_list infos;
-  altsvc_info_list_init(&infos);
-  rv = props_alt_svc_to_infos(&h, base_clock_now(p->clock), enable_http2, enable_quic, &infos);
-  altsvc_header_free(&h);
+  altsvc_info_list *infos = &p->scratch_infos;
+  altsvc_info_list_clear(infos);
+  rv = props_alt_svc_to_infos(h, base_clock_now(p->clock), enable_http2, enable_quic, infos);
   if (rv == CRONC_OK) {
     props_enter(p);
-    rv = props_set_locked(p, &key, infos.items, infos.count);
+    rv = props_set_locked(p, &key, infos->items, infos->count);
     if (rv > 0)
       p->dirty = true;
-    log_alt_svc_set(p, &key, &infos, rv);
+    log_alt_svc_set(p, &key, infos, rv);
     props_leave(p);
   }
-  altsvc_info_list_free(&infos);
   return rv;
 }

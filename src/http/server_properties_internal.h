@@ -50,6 +50,10 @@ struct props {
   int depth;  /* public calls in progress (callbacks may re-enter) */
   bool dirty; /* something worth persisting changed in this call */
   uint32_t load_gen;
+  /* Scratch for props_process_alt_svc_header, reused across responses so
+   * the per-response path does not allocate (network thread only). */
+  altsvc_header scratch_header;
+  altsvc_info_list scratch_infos;
   char quic_worked_address[sizeof(((props_snapshot *)0)->quic_worked_address)];
 };
 
