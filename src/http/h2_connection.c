@@ -50,13 +50,11 @@ struct h2_conn {
   bool resume_posted; /* a yielded read loop is waiting in the task queue */
   stream_socket *sock;
   h2_session *session;
-  netlog *nl;
   h2_conn_unusable_fn on_unusable;
   void *ud;
   bool pool_ref;
   bool usable;
   bool dead; /* the socket failed or closed */
-  int dead_error;
   bool reading, writing;
   bool in_pump;
   size_t streams_made;
@@ -112,7 +110,6 @@ static void conn_die(h2_conn *c, int error) {
   if (c->dead)
     return;
   c->dead = true;
-  c->dead_error = error;
   bool was_in_pump = c->in_pump;
   c->in_pump = true; /* keeps c alive while the pool and streams let go */
   conn_set_unusable(c);
@@ -280,6 +277,31 @@ static void conn_resume(void *arg) {
     conn_pump(c);
 }
 
+/* Hands the session's next batch of frames to the socket in one vectored
+ * write, unless a write is already in flight. Returns OK or an error; *done
+ * says the batch went out at once (so the caller may try for more). */
+static int conn_write_batch(h2_conn *c, bool *done) {
+  *done = false;
+  if (c->writing || !h2_session_want_write(c->session))
+    return CRONC_OK;
+  int n = h2_session_send_next(c->session, c->slices, H2_CONN_MAX_SLICES);
+  if (n <= 0)
+    return n; /* nothing to send now, or the session's error */
+  for (int i = 0; i < n; i++) {
+    c->iov[i].base = c->slices[i].base;
+    c->iov[i].len = c->slices[i].len;
+  }
+  int rv = stream_socket_writev(c->sock, c->iov, (size_t)n, on_write, c);
+  if (rv == CRONC_ERR_IO_PENDING) {
+    c->writing = true;
+    return CRONC_OK;
+  }
+  if (rv < 0)
+    return rv;
+  *done = true;
+  return CRONC_OK;
+}
+
 /* Writes and reads as long as there is something to do without waiting; after
  * a batch read without waiting, yields to the task queue (see h2_conn_new). */
 static void conn_pump(h2_conn *c) {
@@ -289,27 +311,9 @@ static void conn_pump(h2_conn *c) {
   int err = CRONC_OK;
   bool progress = true;
   while (progress && err == CRONC_OK && !c->dead && !c->resume_posted) {
-    progress = false;
-    if (!c->writing && h2_session_want_write(c->session)) {
-      int n = h2_session_send_next(c->session, c->slices, H2_CONN_MAX_SLICES);
-      if (n < 0) {
-        err = n;
-        break;
-      }
-      if (n > 0) {
-        for (int i = 0; i < n; i++) {
-          c->iov[i].base = c->slices[i].base;
-          c->iov[i].len = c->slices[i].len;
-        }
-        int rv = stream_socket_writev(c->sock, c->iov, (size_t)n, on_write, c);
-        if (rv == CRONC_ERR_IO_PENDING)
-          c->writing = true;
-        else if (rv < 0)
-          err = rv;
-        else
-          progress = true;
-      }
-    }
+    err = conn_write_batch(c, &progress);
+    if (err != CRONC_OK)
+      break;
     if (!c->reading && h2_session_want_read(c->session)) {
       int rv = stream_socket_read(c->sock, c->rbuf, H2_CONN_READ_BUF, on_read, c);
       if (rv == CRONC_ERR_IO_PENDING) {
@@ -323,22 +327,8 @@ static void conn_pump(h2_conn *c) {
             base_runner_post(c->runner, conn_resume, c) == CRONC_OK) {
           c->resume_posted = true;
           /* Flush what the batch produced (WINDOW_UPDATEs), then yield. */
-          if (!c->writing && h2_session_want_write(c->session)) {
-            int n = h2_session_send_next(c->session, c->slices, H2_CONN_MAX_SLICES);
-            if (n < 0) {
-              err = n;
-            } else if (n > 0) {
-              for (int i = 0; i < n; i++) {
-                c->iov[i].base = c->slices[i].base;
-                c->iov[i].len = c->slices[i].len;
-              }
-              int w = stream_socket_writev(c->sock, c->iov, (size_t)n, on_write, c);
-              if (w == CRONC_ERR_IO_PENDING)
-                c->writing = true;
-              else if (w < 0)
-                err = w;
-            }
-          }
+          bool sent;
+          err = conn_write_batch(c, &sent);
           break;
         }
       }
@@ -565,7 +555,6 @@ h2_conn *h2_conn_new(base_runner *runner, stream_socket *sock, netlog *nl,
   }
   c->runner = runner;
   c->sock = sock;
-  c->nl = nl;
   c->on_unusable = on_unusable;
   c->ud = user_data;
   c->pool_ref = true;

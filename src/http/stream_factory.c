@@ -24,6 +24,7 @@ typedef struct sf_job sf_job;
 
 /* A group: sockets to one (scheme, origin, destination). */
 typedef struct sf_group {
+  stream_factory *f; /* the owner: a released socket finds its pool */
   char key[2 * URL_MAX_HOST + 48];
   size_t active; /* handed out or connecting */
   /* A connect that may produce an HTTP/2 connection is running: the group's
@@ -115,6 +116,7 @@ static sf_group *group_get(stream_factory *f, const char *key) {
   sf_group *g = calloc(1, sizeof *g);
   if (!g)
     return NULL;
+  g->f = f;
   snprintf(g->key, sizeof g->key, "%s", key);
   g->next = f->groups;
   f->groups = g;
@@ -186,16 +188,8 @@ static void dispatch_waiting(stream_factory *f);
 
 /* An HTTP/1.1 stream is done with its socket. */
 static void on_socket_release(void *ud, stream_socket *sock, bool reusable) {
-  sf_group *g = NULL;
-  stream_factory *f = NULL;
-  /* ud is the group; the factory is found through the group list owner. */
-  struct release_ctx {
-    stream_factory *f;
-    sf_group *g;
-  } *rc = ud;
-  f = rc->f;
-  g = rc->g;
-  free(rc);
+  sf_group *g = ud;
+  stream_factory *f = g->f;
   g->active--;
   if (reusable) {
     idle_socket *is = calloc(1, sizeof *is);
@@ -217,20 +211,9 @@ static void on_socket_release(void *ud, stream_socket *sock, bool reusable) {
   dispatch_waiting(f);
 }
 
-static http_stream *make_h1_stream(stream_factory *f, sf_group *g, stream_socket *sock,
-                                   bool reused) {
-  struct release_ctx {
-    stream_factory *f;
-    sf_group *g;
-  } *rc = malloc(sizeof *rc);
-  if (!rc)
-    return NULL;
-  rc->f = f;
-  rc->g = g;
-  http_stream *st = h1_stream_new(sock, reused, on_socket_release, rc);
-  if (!st)
-    free(rc);
-  return st;
+/* Groups live as long as the factory, so the stream can point at its own. */
+static http_stream *make_h1_stream(sf_group *g, stream_socket *sock, bool reused) {
+  return h1_stream_new(sock, reused, on_socket_release, g);
 }
 
 /* ---- HTTP/2 pool -------------------------------------------------------------- */
@@ -418,7 +401,7 @@ static void on_tls_done(int rv, void *ud) {
     return;
   }
   http_load_timing timing = job_timing(j, sock);
-  http_stream *st = make_h1_stream(f, j->group, sock, false);
+  http_stream *st = make_h1_stream(j->group, sock, false);
   if (!st) {
     stream_socket_free(sock);
     job_finish(j, CRONC_ERR_OUT_OF_MEMORY, NULL);
@@ -441,7 +424,7 @@ static void on_tcp_done(int rv, stream_socket *sock, void *ud) {
   const url *u = j->req->url;
   if (u->scheme != URL_SCHEME_HTTPS && u->scheme != URL_SCHEME_WSS) {
     http_load_timing timing = job_timing(j, sock);
-    http_stream *st = make_h1_stream(f, j->group, sock, false);
+    http_stream *st = make_h1_stream(j->group, sock, false);
     if (!st) {
       stream_socket_free(sock);
       job_finish(j, CRONC_ERR_OUT_OF_MEMORY, NULL);
@@ -526,7 +509,7 @@ static bool job_try(sf_job *j) {
   if (sock) {
     j->group->active++;
     f->total_sockets++;
-    http_stream *st = make_h1_stream(f, j->group, sock, used);
+    http_stream *st = make_h1_stream(j->group, sock, used);
     if (!st) {
       j->group->active--;
       f->total_sockets--;
