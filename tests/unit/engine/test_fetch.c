@@ -19,105 +19,13 @@
 #include "engine/api_internal.h"
 #include "socket/tls_context.h"
 #include "support/caddy_server.h"
+#include "support/fetch_util.h"
 #include "support/net_test_util.h"
 #include "support/raw_tcp_server.h"
 
-/* ---- A blocking fetch over the asynchronous API ------------------------------------ */
+/* ---- A blocking fetch over the asynchronous API (support/fetch_util) -------------- */
 
-typedef struct result {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  bool done;
-  int error;
-  int status;
-  char protocol[16];
-  char encoding[16]; /* the response's Content-Encoding, "" if none */
-  int64_t bytes;
-  int redirects;
-  cronc_metrics metrics;
-  gnutls_hash_hd_t sha;
-  uint8_t buf[65536];
-} result;
-
-static void note(result *r, const cronc_response_info *info) {
-  if (!info)
-    return;
-  r->status = info->http_status;
-  r->metrics = *info->metrics;
-  snprintf(r->protocol, sizeof r->protocol, "%s", info->negotiated_protocol);
-  for (size_t i = 0; i < info->n_headers; i++)
-    if (strcasecmp(info->headers[i].name, "content-encoding") == 0)
-      snprintf(r->encoding, sizeof r->encoding, "%s", info->headers[i].value);
-}
-
-static void done(result *r, int error) {
-  pthread_mutex_lock(&r->mu);
-  r->error = error;
-  r->done = true;
-  pthread_cond_signal(&r->cv);
-  pthread_mutex_unlock(&r->mu);
-}
-
-static void cb_redirect(cronc_request *q, void *ud, const cronc_response_info *i, const char *l) {
-  (void)i;
-  (void)l;
-  ((result *)ud)->redirects++;
-  cronc_request_follow_redirect(q);
-}
-static void cb_started(cronc_request *q, void *ud, const cronc_response_info *i) {
-  result *r = ud;
-  note(r, i);
-  cronc_request_read(q, r->buf, sizeof r->buf);
-}
-static void cb_read(cronc_request *q, void *ud, const cronc_response_info *i, uint8_t *b,
-                    size_t n) {
-  (void)i;
-  result *r = ud;
-  r->bytes += (int64_t)n;
-  gnutls_hash(r->sha, b, n);
-  cronc_request_read(q, r->buf, sizeof r->buf);
-}
-static void cb_ok(cronc_request *q, void *ud, const cronc_response_info *i) {
-  (void)q;
-  note(ud, i);
-  done(ud, CRONC_OK);
-}
-static void cb_failed(cronc_request *q, void *ud, const cronc_response_info *i, int e) {
-  (void)q;
-  note(ud, i);
-  done(ud, e);
-}
-static void cb_canceled(cronc_request *q, void *ud, const cronc_response_info *i) {
-  (void)q;
-  note(ud, i);
-  done(ud, CRONC_ERR_ABORTED);
-}
-
-static const cronc_request_callbacks CBS = {cb_redirect, cb_started, cb_read,
-                                            cb_ok,       cb_failed,  cb_canceled};
-
-static result *result_new(void) {
-  result *r = calloc(1, sizeof *r);
-  pthread_mutex_init(&r->mu, NULL);
-  pthread_cond_init(&r->cv, NULL);
-  gnutls_hash_init(&r->sha, GNUTLS_DIG_SHA256);
-  return r;
-}
-
-static void result_wait(result *r) {
-  pthread_mutex_lock(&r->mu);
-  while (!r->done)
-    pthread_cond_wait(&r->cv, &r->mu);
-  pthread_mutex_unlock(&r->mu);
-}
-
-static void result_free(result *r, uint8_t digest[32]) {
-  uint8_t tmp[32];
-  gnutls_hash_deinit(r->sha, digest ? digest : tmp);
-  pthread_cond_destroy(&r->cv);
-  pthread_mutex_destroy(&r->mu);
-  free(r);
-}
+typedef fetch_result result;
 
 static const cronc_header *g_headers; /* extra request headers for start() */
 static size_t g_n_headers;
@@ -128,22 +36,17 @@ static cronc_request *start(cronc_engine *e, const char *target, bool allow_h2, 
   p.allow_http2 = allow_h2;
   p.headers = g_headers;
   p.n_headers = g_n_headers;
-  cronc_request *q = NULL;
-  assert_int_equal(cronc_request_new(e, target, &p, &CBS, r, &q), CRONC_OK);
-  assert_int_equal(cronc_request_start(q), CRONC_OK);
-  return q;
+  return fetch_start(e, target, &p, r);
 }
 
 /* Fetches url; returns the result (caller frees) with the digest in sha. */
 static result *fetch(cronc_engine *e, const char *target, bool allow_h2, uint8_t sha[32]) {
-  result *r = result_new();
+  result *r = fetch_result_new();
   cronc_request *q = start(e, target, allow_h2, r);
-  result_wait(r);
+  fetch_wait(r, 0);
   cronc_request_free(q);
-  uint8_t d[32];
-  gnutls_hash_output(r->sha, d);
   if (sha)
-    memcpy(sha, d, 32);
+    memcpy(sha, r->sha256, 32);
   return r;
 }
 
@@ -236,7 +139,7 @@ static void h2_small_and_100mb_bodies_arrive_intact(void **state) {
   assert_true(m->sending_start_us >= m->ssl_end_us);
   assert_true(m->response_start_us >= m->sending_start_us);
   assert_true(m->request_end_us >= m->response_start_us);
-  result_free(r, NULL);
+  fetch_result_free(r);
   url_of(u, sizeof u, x->h2, "/big.bin");
   r = fetch(e, u, true, sha);
   assert_int_equal(r->error, CRONC_OK);
@@ -244,7 +147,7 @@ static void h2_small_and_100mb_bodies_arrive_intact(void **state) {
   assert_memory_equal(sha, x->big_sha, 32);
   assert_true(r->metrics.socket_reused); /* no connect steps on a reused connection */
   assert_true(r->metrics.dns_start_us == -1 && r->metrics.connect_start_us == -1);
-  result_free(r, NULL);
+  fetch_result_free(r);
   assert_int_equal(connects(e), 1); /* the second request reused the h2 connection */
   cronc_engine_free(e);
 }
@@ -259,13 +162,13 @@ static void h1_100mb_body_and_keep_alive_reuse(void **state) {
   assert_int_equal(r->error, CRONC_OK);
   assert_string_equal(r->protocol, "http/1.1");
   assert_memory_equal(sha, x->big_sha, 32);
-  result_free(r, NULL);
+  fetch_result_free(r);
   url_of(u, sizeof u, x->h1, "/small.txt");
   for (int i = 0; i < 3; i++) {
     r = fetch(e, u, true, sha);
     assert_int_equal(r->error, CRONC_OK);
     assert_memory_equal(sha, x->small_sha, 32);
-    result_free(r, NULL);
+    fetch_result_free(r);
   }
   assert_int_equal(connects(e), 1); /* four sequential requests, one connection */
   cronc_engine_free(e);
@@ -277,20 +180,20 @@ static void hundred_concurrent_requests_share_one_h2_connection(void **state) {
   char u[256];
   url_of(u, sizeof u, x->h2, "/small.txt");
   /* Warm the connection so the 100 requests find it open. */
-  result_free(fetch(e, u, true, NULL), NULL);
+  fetch_result_free(fetch(e, u, true, NULL));
   result *rs[100];
   cronc_request *qs[100];
   for (int i = 0; i < 100; i++) {
-    rs[i] = result_new();
+    rs[i] = fetch_result_new();
     qs[i] = start(e, u, true, rs[i]);
   }
   for (int i = 0; i < 100; i++) {
-    result_wait(rs[i]);
+    fetch_wait(rs[i], 0);
     assert_int_equal(rs[i]->error, CRONC_OK);
     assert_int_equal(rs[i]->bytes, 6);
     assert_string_equal(rs[i]->protocol, "h2");
     cronc_request_free(qs[i]);
-    result_free(rs[i], NULL);
+    fetch_result_free(rs[i]);
   }
   assert_int_equal(connects(e), 1);
   cronc_engine_free(e);
@@ -307,15 +210,15 @@ static void cold_concurrent_requests_open_one_h2_connection(void **state) {
   result *rs[20];
   cronc_request *qs[20];
   for (int i = 0; i < 20; i++) {
-    rs[i] = result_new();
+    rs[i] = fetch_result_new();
     qs[i] = start(e, u, true, rs[i]);
   }
   for (int i = 0; i < 20; i++) {
-    result_wait(rs[i]);
+    fetch_wait(rs[i], 0);
     assert_int_equal(rs[i]->error, CRONC_OK);
     assert_string_equal(rs[i]->protocol, "h2");
     cronc_request_free(qs[i]);
-    result_free(rs[i], NULL);
+    fetch_result_free(rs[i]);
   }
   assert_int_equal(connects(e), 1);
   cronc_engine_free(e);
@@ -332,7 +235,7 @@ static void redirects_are_followed(void **state) {
   assert_int_equal(r->redirects, 2);
   assert_int_equal(r->status, 200);
   assert_memory_equal(sha, x->small_sha, 32);
-  result_free(r, NULL);
+  fetch_result_free(r);
   cronc_engine_free(e);
 }
 
@@ -345,7 +248,7 @@ static void tls_and_connect_errors_have_chromium_codes(void **state) {
   result *r = fetch(e, u, true, NULL);
   assert_int_equal(r->error, CRONC_ERR_CERT_AUTHORITY_INVALID);
   assert_int_equal(r->status, 0);
-  result_free(r, NULL);
+  fetch_result_free(r);
   cronc_engine_free(e);
 
   /* A name the certificate does not cover: the IP literal (no SNI, so Caddy
@@ -354,7 +257,7 @@ static void tls_and_connect_errors_have_chromium_codes(void **state) {
   snprintf(u, sizeof u, "https://127.0.0.1:%u/small.txt", caddy_server_port(x->h2));
   r = fetch(e, u, true, NULL);
   assert_int_equal(r->error, CRONC_ERR_CERT_COMMON_NAME_INVALID);
-  result_free(r, NULL);
+  fetch_result_free(r);
   cronc_engine_free(e);
 
   /* Refused port, and a name the rules make unresolvable. */
@@ -362,10 +265,10 @@ static void tls_and_connect_errors_have_chromium_codes(void **state) {
   snprintf(u, sizeof u, "https://127.0.0.1:%u/", test_free_port("127.0.0.1", false));
   r = fetch(e, u, true, NULL);
   assert_int_equal(r->error, CRONC_ERR_CONNECTION_REFUSED);
-  result_free(r, NULL);
+  fetch_result_free(r);
   r = fetch(e, "https://nowhere.example/", true, NULL);
   assert_int_equal(r->error, CRONC_ERR_NAME_NOT_RESOLVED);
-  result_free(r, NULL);
+  fetch_result_free(r);
   cronc_engine_free(e);
 }
 
@@ -384,7 +287,7 @@ static int fetch_raw(const char *response, size_t len) {
   snprintf(u, sizeof u, "http://127.0.0.1:%u/", raw_tcp_server_port(s));
   result *r = fetch(e, u, true, NULL);
   int err = r->error;
-  result_free(r, NULL);
+  fetch_result_free(r);
   cronc_engine_free(e);
   raw_tcp_server_wait(s, 5000);
   raw_tcp_server_free(s);
@@ -437,7 +340,7 @@ static void compressed_bodies_are_decoded(void **state) {
     assert_string_equal(r->encoding, codings[i]); /* really compressed on the wire */
     assert_int_equal(r->bytes, (int64_t)n);
     assert_memory_equal(sha, want, 32);
-    result_free(r, NULL);
+    fetch_result_free(r);
   }
   cronc_engine_free(e);
   caddy_server_stop(c);
@@ -476,20 +379,20 @@ static void public_key_pins_are_enforced(void **state) {
   assert_int_equal(rv, CRONC_OK);
   result *r = fetch(e, u, true, NULL);
   assert_int_equal(r->error, CRONC_ERR_SSL_PINNED_KEY_NOT_IN_CERT_CHAIN);
-  result_free(r, NULL);
+  fetch_result_free(r);
   cronc_engine_free(e);
 
   e = engine_with_pin(x->h2, (const uint8_t(*)[32])good, false, &rv);
   r = fetch(e, u, true, NULL);
   assert_int_equal(r->error, CRONC_OK);
-  result_free(r, NULL);
+  fetch_result_free(r);
   cronc_engine_free(e);
 
   /* Cronet's default: pins do not apply to chains ending at a local anchor. */
   e = engine_with_pin(x->h2, (const uint8_t(*)[32])bad, true, &rv);
   r = fetch(e, u, true, NULL);
   assert_int_equal(r->error, CRONC_OK);
-  result_free(r, NULL);
+  fetch_result_free(r);
   cronc_engine_free(e);
 
   /* An invalid pin refuses the engine, as Cronet's StartWithParams does. */
@@ -524,7 +427,7 @@ static void h2_connection_is_pooled_across_origins_by_ip(void **state) {
     assert_int_equal(r->bytes, 7);
     assert_string_equal(r->protocol, "h2");
     assert_true(r->metrics.socket_reused == (i > 0));
-    result_free(r, NULL);
+    fetch_result_free(r);
   }
   assert_int_equal(connects(e), 1);
   cronc_engine_free(e);

@@ -23,117 +23,43 @@
 #include "cronc/cronc.h"
 #include "http/h2_session.h"
 #include "socket/tls_context.h"
+#include "support/fetch_util.h"
 #include "support/h2_origin.h"
 
 #define WAIT_MS 8000 /* a hang fails the test instead of the whole binary */
 
-/* ---- A blocking fetch over the asynchronous API (as in test_fetch.c) -------------------- */
+/* ---- A blocking fetch over the asynchronous API (support/fetch_util) -------------- */
 
-typedef struct result {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  bool done;
-  int error;
-  int status;
-  char protocol[16];
-  int64_t bytes;
-  bool body_ok; /* every byte matched the origin's pattern so far */
-  uint8_t buf[65536];
-} result;
+typedef fetch_result result;
 
-static void note(result *r, const cronc_response_info *info) {
-  if (!info)
-    return;
-  r->status = info->http_status;
-  snprintf(r->protocol, sizeof r->protocol, "%s", info->negotiated_protocol);
+/* Every body byte must be the origin's pattern at its offset. */
+static bool body_is_pattern(const uint8_t *data, size_t n, int64_t offset) {
+  uint8_t want[65536];
+  for (size_t done = 0; done < n;) {
+    size_t k = n - done < sizeof want ? n - done : sizeof want;
+    h2_origin_body(want, (size_t)offset + done, k);
+    if (memcmp(data + done, want, k) != 0)
+      return false;
+    done += k;
+  }
+  return true;
 }
-
-static void done(result *r, int error) {
-  pthread_mutex_lock(&r->mu);
-  r->error = error;
-  r->done = true;
-  pthread_cond_signal(&r->cv);
-  pthread_mutex_unlock(&r->mu);
-}
-
-static void cb_redirect(cronc_request *q, void *ud, const cronc_response_info *i, const char *l) {
-  (void)ud;
-  (void)i;
-  (void)l;
-  cronc_request_cancel(q); /* the origin never redirects */
-}
-static void cb_started(cronc_request *q, void *ud, const cronc_response_info *i) {
-  result *r = ud;
-  note(r, i);
-  cronc_request_read(q, r->buf, sizeof r->buf);
-}
-static void cb_read(cronc_request *q, void *ud, const cronc_response_info *i, uint8_t *b,
-                    size_t n) {
-  (void)i;
-  result *r = ud;
-  uint8_t want[sizeof r->buf];
-  h2_origin_body(want, (size_t)r->bytes, n);
-  if (memcmp(b, want, n) != 0)
-    r->body_ok = false;
-  r->bytes += (int64_t)n;
-  cronc_request_read(q, r->buf, sizeof r->buf);
-}
-static void cb_ok(cronc_request *q, void *ud, const cronc_response_info *i) {
-  (void)q;
-  note(ud, i);
-  done(ud, CRONC_OK);
-}
-static void cb_failed(cronc_request *q, void *ud, const cronc_response_info *i, int e) {
-  (void)q;
-  note(ud, i);
-  done(ud, e);
-}
-static void cb_canceled(cronc_request *q, void *ud, const cronc_response_info *i) {
-  (void)q;
-  note(ud, i);
-  done(ud, CRONC_ERR_ABORTED);
-}
-
-static const cronc_request_callbacks CBS = {cb_redirect, cb_started, cb_read,
-                                            cb_ok,       cb_failed,  cb_canceled};
 
 static result *result_new(void) {
-  result *r = calloc(1, sizeof *r);
-  assert_non_null(r);
-  pthread_mutex_init(&r->mu, NULL);
-  pthread_cond_init(&r->cv, NULL);
-  r->body_ok = true;
+  result *r = fetch_result_new();
+  r->follow_redirects = false; /* the origin never redirects */
+  r->check = body_is_pattern;
   return r;
 }
 
-/* Waits for the terminal callback, at most WAIT_MS. */
-static bool result_wait(result *r) {
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += WAIT_MS / 1000;
-  pthread_mutex_lock(&r->mu);
-  int rc = 0;
-  while (!r->done && rc != ETIMEDOUT)
-    rc = pthread_cond_timedwait(&r->cv, &r->mu, &until);
-  bool ok = r->done;
-  pthread_mutex_unlock(&r->mu);
-  return ok;
-}
-
-static void result_free(result *r) {
-  pthread_cond_destroy(&r->cv);
-  pthread_mutex_destroy(&r->mu);
-  free(r);
-}
-
 static cronc_request *start(cronc_engine *e, const char *target, result *r) {
-  cronc_request_params p;
-  cronc_request_params_init(&p);
-  cronc_request *q = NULL;
-  assert_int_equal(cronc_request_new(e, target, &p, &CBS, r, &q), CRONC_OK);
-  assert_int_equal(cronc_request_start(q), CRONC_OK);
-  return q;
+  return fetch_start(e, target, NULL, r);
 }
+
+/* Waits for the terminal callback, at most WAIT_MS. */
+static bool result_wait(result *r) { return fetch_wait(r, WAIT_MS); }
+
+static void result_free(result *r) { fetch_result_free(r); }
 
 static result *fetch(cronc_engine *e, const char *target) {
   result *r = result_new();
