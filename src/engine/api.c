@@ -292,29 +292,27 @@ static void process_alt_svc(cronc_request *r) {
   strbuf_free(&v);
 }
 
-/* Ticks (µs, engine clock) to Unix µs; 0 ticks = the step did not happen. */
-static int64_t wall_us(cronc_request *r, int64_t ticks) {
-  if (ticks <= 0)
-    return -1;
-  const base_clock *c = netlog_clock(engine_netlog(r->e));
-  return base_clock_now(c) - (base_clock_ticks(c) - ticks);
-}
+/* Ticks (µs, engine clock) to Unix µs given the clock's wall-minus-ticks
+ * offset; 0 ticks = the step did not happen. */
+static int64_t wall_us(int64_t offset, int64_t ticks) { return ticks > 0 ? ticks + offset : -1; }
 
 static void fill_metrics(cronc_request *r) {
   ntx_timing t = {0};
   if (r->ntx)
     ntx_get_timing(r->ntx, &t);
+  const base_clock *c = netlog_clock(engine_netlog(r->e));
+  int64_t off = base_clock_now(c) - base_clock_ticks(c); /* read once per response */
   cronc_metrics *m = &r->metrics;
-  m->request_start_us = wall_us(r, r->start_ticks);
-  m->dns_start_us = wall_us(r, t.connect.dns_start);
-  m->dns_end_us = wall_us(r, t.connect.dns_end);
-  m->connect_start_us = wall_us(r, t.connect.connect_start);
-  m->connect_end_us = wall_us(r, t.connect.connect_end);
-  m->ssl_start_us = wall_us(r, t.connect.ssl_start);
-  m->ssl_end_us = wall_us(r, t.connect.ssl_end);
-  m->sending_start_us = wall_us(r, t.send_start);
-  m->sending_end_us = wall_us(r, t.send_end);
-  m->response_start_us = wall_us(r, t.receive_headers_end);
+  m->request_start_us = wall_us(off, r->start_ticks);
+  m->dns_start_us = wall_us(off, t.connect.dns_start);
+  m->dns_end_us = wall_us(off, t.connect.dns_end);
+  m->connect_start_us = wall_us(off, t.connect.connect_start);
+  m->connect_end_us = wall_us(off, t.connect.connect_end);
+  m->ssl_start_us = wall_us(off, t.connect.ssl_start);
+  m->ssl_end_us = wall_us(off, t.connect.ssl_end);
+  m->sending_start_us = wall_us(off, t.send_start);
+  m->sending_end_us = wall_us(off, t.send_end);
+  m->response_start_us = wall_us(off, t.receive_headers_end);
   m->socket_reused = t.connect.socket_reused;
 }
 
