@@ -71,6 +71,9 @@ typedef struct http_stream_vtable {
   const char *(*protocol)(http_stream *s);
   /* The connection's timing as seen by this stream. */
   void (*load_timing)(http_stream *s, http_load_timing *out);
+  /* Optional (NULL = false): whether the request went out as TLS 1.3 / QUIC
+   * early data (0-RTT) and was accepted. */
+  bool (*used_zero_rtt)(http_stream *s);
 } http_stream_vtable;
 
 struct http_stream {
