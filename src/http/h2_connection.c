@@ -535,7 +535,7 @@ void h2_conn_set_load_timing(h2_conn *c, const http_load_timing *t) { c->timing 
 static const http_stream_vtable h2_stream_vt = {
     hs_send_request, hs_read_response_headers, hs_response_headers, hs_read_body,
     hs_close,        hs_is_connection_reused,  hs_received_any,     hs_protocol,
-    hs_load_timing,
+    hs_load_timing,  NULL,
 };
 
 /* ---- Public ------------------------------------------------------------------------------ */
