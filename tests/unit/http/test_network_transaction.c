@@ -84,7 +84,7 @@ static void fs_timing(http_stream *hs, http_load_timing *out) {
 
 static const http_stream_vtable fake_stream_vt = {fs_send,      fs_read_headers, fs_headers,
                                                   fs_read_body, fs_close,        fs_reused,
-                                                  fs_bytes,     fs_protocol,     fs_timing};
+                                                  fs_bytes,     fs_protocol,     fs_timing,       NULL};
 
 /* ---- A scripted factory --------------------------------------------------- */
 
