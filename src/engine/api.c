@@ -19,7 +19,7 @@
 #include "engine/engine.h"
 #include "http/content_decoder.h"
 #include "http/h1_request.h"
-#include "http/network_transaction.h"
+#include "http/http_transaction.h"
 #include "http/redirect.h"
 #include "http/server_properties.h"
 
@@ -136,10 +136,11 @@ struct cronc_request {
   uint8_t *body;
   size_t body_len;
   bool allow_http2;
+  bool disable_cache;
 
   /* Network-thread state. */
   rq_state state;
-  network_transaction *ntx;
+  http_transaction *txn;
   http_request_info info;
   unsigned redirects;
   redirect_info redirect;
@@ -212,7 +213,7 @@ static void fill_metrics(cronc_request *r);
 
 /* Fills the response info from the transaction's head. */
 static int fill_response_info(cronc_request *r) {
-  const h1_headers *h = ntx_response_headers(r->ntx);
+  const h1_headers *h = r->txn->vt->response_headers(r->txn);
   free(r->ri_headers);
   free(r->ri_arena);
   r->ri_headers = NULL;
@@ -246,7 +247,10 @@ static int fill_response_info(cronc_request *r) {
   r->ri.headers = r->ri_headers;
   r->ri.n_headers = n;
   r->ri.http_status = h->status;
-  r->ri.negotiated_protocol = ntx_protocol(r->ntx);
+  r->ri.negotiated_protocol = r->txn->vt->protocol(r->txn);
+  http_transaction_info ti;
+  r->txn->vt->get_info(r->txn, &ti);
+  r->ri.was_cached = ti.was_cached;
   fill_metrics(r);
   return CRONC_OK;
 }
@@ -279,10 +283,10 @@ static void process_alt_svc(cronc_request *r) {
     return;
   url_origin origin;
   /* Chromium's SetSupportsSpdy: remembered for the origin once HTTP/2 worked. */
-  if (strcmp(ntx_protocol(r->ntx), "h2") == 0 && url_origin_from_url(&r->url, &origin) == CRONC_OK)
+  if (strcmp(r->txn->vt->protocol(r->txn), "h2") == 0 && url_origin_from_url(&r->url, &origin) == CRONC_OK)
     props_set_supports_spdy(engine_props(r->e), &origin, true);
   strbuf v = STRBUF_INIT;
-  if (h1_headers_get_normalized(ntx_response_headers(r->ntx), "alt-svc", &v) &&
+  if (h1_headers_get_normalized(r->txn->vt->response_headers(r->txn), "alt-svc", &v) &&
       !strbuf_failed(&v)) {
     url_origin o;
     if (url_origin_from_url(&r->url, &o) == CRONC_OK)
@@ -297,9 +301,9 @@ static void process_alt_svc(cronc_request *r) {
 static int64_t wall_us(int64_t offset, int64_t ticks) { return ticks > 0 ? ticks + offset : -1; }
 
 static void fill_metrics(cronc_request *r) {
-  ntx_timing t = {0};
-  if (r->ntx)
-    ntx_get_timing(r->ntx, &t);
+  http_transaction_timing t = {0};
+  if (r->txn)
+    r->txn->vt->get_timing(r->txn, &t);
   const base_clock *c = netlog_clock(engine_netlog(r->e));
   int64_t off = base_clock_now(c) - base_clock_ticks(c); /* read once per response */
   cronc_metrics *m = &r->metrics;
@@ -322,8 +326,9 @@ static void finish(cronc_request *r, int rv) {
   r->state = RQ_DONE;
   const base_clock *c = netlog_clock(engine_netlog(r->e));
   r->metrics.request_end_us = base_clock_now(c);
-  ntx_free(r->ntx);
-  r->ntx = NULL;
+  if (r->txn)
+    r->txn->vt->free(r->txn);
+  r->txn = NULL;
   engine_remove_request(r->e, &r->link);
   if (rv == CRONC_OK) {
     if (r->cb.on_succeeded)
@@ -349,9 +354,12 @@ static void on_headers(void *ud, int rv) {
     finish(r, rv);
     return;
   }
-  process_alt_svc(r);
+  /* A stored response says nothing about the server now (Chromium reads
+   * Alt-Svc in the network transaction, under the cache). */
+  if (!r->ri.was_cached)
+    process_alt_svc(r);
   /* Redirect? */
-  const h1_headers *h = ntx_response_headers(r->ntx);
+  const h1_headers *h = r->txn->vt->response_headers(r->txn);
   const char *loc = NULL;
   size_t loc_len = 0, it = 0;
   h1_headers_find(h, "location", &it, &loc, &loc_len);
@@ -369,8 +377,8 @@ static void on_headers(void *ud, int rv) {
   if (r->redirect.is_redirect) {
     r->state = RQ_REDIRECT_WAIT;
     /* Chromium does not read redirect bodies: the connection is dropped. */
-    ntx_free(r->ntx);
-    r->ntx = NULL;
+    r->txn->vt->free(r->txn);
+    r->txn = NULL;
     if (r->cb.on_redirect_received)
       r->cb.on_redirect_received(r, r->ud, &r->ri, r->redirect.new_location);
     else
@@ -406,15 +414,16 @@ static int start_transaction(cronc_request *r) {
       .body_len = r->body_len,
       .allow_http2 = r->allow_http2,
       .enable_alternative_services = true,
+      .load_flags = r->disable_cache ? HTTP_LOAD_DISABLE_CACHE : HTTP_LOAD_NORMAL,
   };
-  http_stream_factory *f = engine_stream_factory(r->e);
+  http_transaction_factory *f = engine_transaction_factory(r->e);
   if (!f)
     return CRONC_ERR_CONTEXT_SHUT_DOWN;
-  r->ntx = ntx_new(f, engine_netlog(r->e), NULL);
-  if (!r->ntx)
-    return CRONC_ERR_OUT_OF_MEMORY;
+  int rv = f->vt->create_transaction(f, engine_netlog(r->e), &r->txn);
+  if (rv != CRONC_OK)
+    return rv;
   r->info.source = netlog_source_new(engine_netlog(r->e), NETLOG_SOURCE_URL_REQUEST);
-  int rv = ntx_start(r->ntx, &r->info, on_headers, r);
+  rv = r->txn->vt->start(r->txn, &r->info, on_headers, r);
   if (rv != CRONC_ERR_IO_PENDING)
     on_headers(r, rv);
   return CRONC_OK;
@@ -481,7 +490,7 @@ static void decode_pump(cronc_request *r) {
       return;
     }
     r->cin_off = 0;
-    rv = ntx_read(r->ntx, r->cbuf, CONTENT_DECODER_BUFFER_SIZE, on_compressed_read, r);
+    rv = r->txn->vt->read(r->txn, r->cbuf, CONTENT_DECODER_BUFFER_SIZE, on_compressed_read, r);
     if (rv == CRONC_ERR_IO_PENDING)
       return;
     if (rv < 0) {
@@ -515,7 +524,7 @@ static void task_read(void *arg) {
     if (r->dec) {
       decode_pump(r);
     } else {
-      int rv = ntx_read(r->ntx, r->user_buf, r->user_len, on_read_done, r);
+      int rv = r->txn->vt->read(r->txn, r->user_buf, r->user_len, on_read_done, r);
       if (rv != CRONC_ERR_IO_PENDING)
         on_read_done(r, rv);
     }
@@ -604,6 +613,7 @@ CRONC_EXPORT int cronc_request_new(cronc_engine *ce, const char *url_s,
   r->cb = *cb;
   r->ud = ud;
   r->allow_http2 = p->allow_http2;
+  r->disable_cache = p->disable_cache;
   h1_headers_init(&r->headers);
   int rv = url_parse(url_s, strlen(url_s), &r->url);
   if (rv == CRONC_OK && r->url.scheme != URL_SCHEME_HTTP && r->url.scheme != URL_SCHEME_HTTPS)

@@ -26,6 +26,7 @@ struct engine {
   tls_context *tls;
   dns_host_mapping_rules *rules;
   stream_factory *factory;
+  http_network_layer *network_layer;
   engine_request_link requests; /* circular list head */
   props *props;
   store *store;
@@ -176,7 +177,9 @@ static void start_on_network_thread(void *arg) {
     sp.enable_http2 = e->params.enable_http2;
     sp.connect_timeout_ms = e->params.connect_timeout_ms;
     e->factory = stream_factory_new(&sp);
-    if (!e->factory)
+    if (e->factory)
+      e->network_layer = http_network_layer_new(stream_factory_base(e->factory));
+    if (!e->factory || !e->network_layer)
       trv = CRONC_ERR_OUT_OF_MEMORY;
   }
   if (trv != CRONC_OK) {
@@ -213,6 +216,8 @@ static void stop_on_network_thread(void *arg) {
   /* Running requests are cancelled first: each gets its canceled callback. */
   while (e->requests.next && e->requests.next != &e->requests)
     e->requests.next->cancel(e->requests.next);
+  http_network_layer_free(e->network_layer);
+  e->network_layer = NULL;
   stream_factory_free(e->factory);
   e->factory = NULL;
   dns_host_mapping_rules_free(e->rules);
@@ -366,6 +371,9 @@ http_stream_factory *engine_stream_factory(engine *e) {
   return e->factory ? stream_factory_base(e->factory) : NULL;
 }
 stream_factory *engine_stream_factory_impl(engine *e) { return e->factory; }
+http_transaction_factory *engine_transaction_factory(engine *e) {
+  return e->network_layer ? http_network_layer_base(e->network_layer) : NULL;
+}
 const char *engine_user_agent(const engine *e) { return e->user_agent; }
 
 void engine_add_request(engine *e, engine_request_link *link) {

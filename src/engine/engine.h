@@ -31,6 +31,7 @@
 #include "dns/host_mapping_rules.h"
 #include "dns/host_resolver.h"
 #include "http/server_properties.h"
+#include "http/http_transaction.h"
 #include "http/stream_factory.h"
 #include "socket/tls_context.h"
 #include "store/store.h"
@@ -106,6 +107,10 @@ base_runner *engine_runner(engine *e);
 bool engine_enable_quic(const engine *e);
 http_stream_factory *engine_stream_factory(engine *e);
 stream_factory *engine_stream_factory_impl(engine *e);
+/* Where requests get their transactions: the HTTP cache when one is
+ * configured, else the network layer (DESIGN.md, step 1). NULL after
+ * shutdown. */
+http_transaction_factory *engine_transaction_factory(engine *e);
 const char *engine_user_agent(const engine *e);
 /* Requests register so shutdown can cancel them (network thread). */
 typedef struct engine_request_link {

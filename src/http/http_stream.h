@@ -30,6 +30,7 @@ typedef struct http_request_info {
   size_t body_len;
   bool allow_http2;                 /* false: ALPN offers only http/1.1 */
   bool enable_alternative_services; /* false after a 421 / QUIC-error retry */
+  int load_flags;                   /* HTTP_LOAD_* (http_transaction.h) */
   netlog_source source;             /* the URL_REQUEST this belongs to */
 } http_request_info;
 

@@ -39,6 +39,7 @@ typedef enum ntx_state {
 } ntx_state;
 
 struct network_transaction {
+  http_transaction base; /* first: the http_transaction interface */
   http_stream_factory *factory;
   netlog *nl;
   ntx_delegate delegate;
@@ -51,6 +52,7 @@ struct network_transaction {
   bool deferred;
   bool headers_done;
   bool body_done;
+  bool zero_rtt;
 
   ntx_timing timing;
 
@@ -72,10 +74,13 @@ const char *ntx_state_name(int state) {
   }
 }
 
+static const http_transaction_vtable ntx_vt;
+
 network_transaction *ntx_new(http_stream_factory *factory, netlog *nl, const ntx_delegate *d) {
   network_transaction *t = calloc(1, sizeof *t);
   if (!t)
     return NULL;
+  t->base.vt = &ntx_vt;
   t->factory = factory;
   t->nl = nl;
   if (d)
@@ -294,6 +299,7 @@ static int do_read_headers_complete(network_transaction *t, int rv) {
     return handle_io_error(t, rv);
   t->headers_done = true;
   t->timing.receive_headers_end = now_ticks(t);
+  t->zero_rtt = t->stream->vt->used_zero_rtt && t->stream->vt->used_zero_rtt(t->stream);
   /* Auth challenges (401/407) would go to DRAIN_BODY_FOR_AUTH_RESTART here;
    * without auth the response is handed to the caller as it is. */
   t->next_state = STATE_NONE;
@@ -459,3 +465,61 @@ int ntx_read(network_transaction *t, uint8_t *buf, size_t len, http_io_cb cb, vo
   }
   return rv;
 }
+
+/* ---- The http_transaction interface and the network layer ----------------------------- */
+
+http_transaction *ntx_base(network_transaction *t) { return &t->base; }
+
+static network_transaction *from_base(http_transaction *b) { return (network_transaction *)b; }
+
+static int vt_start(http_transaction *b, const http_request_info *req, http_io_cb cb, void *ud) {
+  return ntx_start(from_base(b), req, cb, ud);
+}
+static const h1_headers *vt_headers(http_transaction *b) {
+  return ntx_response_headers(from_base(b));
+}
+static const char *vt_protocol(http_transaction *b) { return ntx_protocol(from_base(b)); }
+static bool vt_reused(http_transaction *b) { return ntx_connection_reused(from_base(b)); }
+static int vt_read(http_transaction *b, uint8_t *buf, size_t len, http_io_cb cb, void *ud) {
+  return ntx_read(from_base(b), buf, len, cb, ud);
+}
+static void vt_timing(http_transaction *b, http_transaction_timing *out) {
+  ntx_get_timing(from_base(b), out);
+}
+static void vt_info(http_transaction *b, http_transaction_info *out) {
+  *out = (http_transaction_info){.zero_rtt = from_base(b)->zero_rtt};
+}
+static void vt_free(http_transaction *b) { ntx_free(from_base(b)); }
+
+static const http_transaction_vtable ntx_vt = {
+    vt_start, vt_headers, vt_protocol, vt_reused, vt_read, vt_timing, vt_info, vt_free,
+};
+
+struct http_network_layer {
+  http_transaction_factory base;
+  http_stream_factory *streams;
+};
+
+static int layer_create(http_transaction_factory *f, netlog *nl, http_transaction **out) {
+  http_network_layer *l = (http_network_layer *)f;
+  network_transaction *t = ntx_new(l->streams, nl, NULL);
+  if (!t)
+    return CRONC_ERR_OUT_OF_MEMORY;
+  *out = &t->base;
+  return CRONC_OK;
+}
+
+static const http_transaction_factory_vtable layer_vt = {layer_create};
+
+http_network_layer *http_network_layer_new(http_stream_factory *streams) {
+  http_network_layer *l = calloc(1, sizeof *l);
+  if (!l)
+    return NULL;
+  l->base.vt = &layer_vt;
+  l->streams = streams;
+  return l;
+}
+
+void http_network_layer_free(http_network_layer *l) { free(l); }
+
+http_transaction_factory *http_network_layer_base(http_network_layer *l) { return &l->base; }

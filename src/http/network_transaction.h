@@ -25,6 +25,7 @@
 
 #include "base/netlog.h"
 #include "http/http_stream.h"
+#include "http/http_transaction.h"
 
 /* Chromium's kMaxRetryAttempts. */
 #define NTX_MAX_RETRY_ATTEMPTS 2
@@ -61,12 +62,12 @@ int ntx_read(network_transaction *t, uint8_t *buf, size_t len, http_io_cb cb, vo
 /* Chromium's LoadTimingInfo for this transaction: the connection's timing
  * (from the stream that served the final response) plus when the request
  * was sent and the response head arrived. Ticks µs, 0 = did not happen. */
-typedef struct ntx_timing {
-  http_load_timing connect;
-  int64_t send_start, send_end;
-  int64_t receive_headers_end;
-} ntx_timing;
+typedef http_transaction_timing ntx_timing;
 void ntx_get_timing(network_transaction *t, ntx_timing *out);
+
+/* The transaction behind the http_transaction interface (free through it
+ * frees the network transaction). */
+http_transaction *ntx_base(network_transaction *t);
 
 /* The state name, for tests and logs. */
 const char *ntx_state_name(int state);
