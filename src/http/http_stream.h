@@ -20,21 +20,53 @@
 #include "http/h1_parser.h"
 #include "url/url.h"
 
+typedef void (*http_io_cb)(void *user_data, int result);
+
+/* A request body produced while it is sent (Cronet's UploadDataProvider
+ * behind it). length >= 0: exactly that many bytes (Content-Length);
+ * -1: unknown, sent chunked over HTTP/1.1 and as DATA frames until the end
+ * over HTTP/2 and HTTP/3. Owned by the request layer. */
+typedef struct http_upload_body http_upload_body;
+typedef struct http_upload_body_vtable {
+  /* Reads up to len bytes into buf: > 0 bytes, 0 at the end of the body, or
+   * a net error; synchronously or CRONC_ERR_IO_PENDING and cb later. */
+  int (*read)(http_upload_body *b, uint8_t *buf, size_t len, http_io_cb cb, void *ud);
+  /* Back to the first byte, for a retry or a redirect that keeps the body:
+   * OK, CRONC_ERR_IO_PENDING and cb later, or a net error (a body that
+   * cannot rewind makes the retry fail with it). */
+  int (*rewind)(http_upload_body *b, http_io_cb cb, void *ud);
+} http_upload_body_vtable;
+struct http_upload_body {
+  const http_upload_body_vtable *vt;
+  int64_t length;
+};
+
 /* What is being asked for. Owned by the transaction's caller; valid for the
  * transaction's life. */
+/* Chromium's RequestPriority; 0 (HTTP_PRIORITY_DEFAULT) is MEDIUM. */
+enum {
+  HTTP_PRIORITY_DEFAULT = 0,
+  HTTP_PRIORITY_THROTTLED = 1,
+  HTTP_PRIORITY_IDLE = 2,
+  HTTP_PRIORITY_LOWEST = 3,
+  HTTP_PRIORITY_LOW = 4,
+  HTTP_PRIORITY_MEDIUM = 5,
+  HTTP_PRIORITY_HIGHEST = 6,
+};
+
 typedef struct http_request_info {
   const url *url;            /* the URL to fetch (scheme, host, port, path) */
   const char *method;        /* "GET", "POST", ... */
   const h1_headers *headers; /* extra request headers, in order (no Host) */
-  const uint8_t *body;       /* upload body or NULL */
+  const uint8_t *body;       /* upload body in memory, or NULL */
   size_t body_len;
+  http_upload_body *upload;  /* a streamed body instead (body is then NULL) */
+  int priority;              /* HTTP_PRIORITY_* (Chromium's RequestPriority) */
   bool allow_http2;                 /* false: ALPN offers only http/1.1 */
   bool enable_alternative_services; /* false after a 421 / QUIC-error retry */
   int load_flags;                   /* HTTP_LOAD_* (http_transaction.h) */
   netlog_source source;             /* the URL_REQUEST this belongs to */
 } http_request_info;
-
-typedef void (*http_io_cb)(void *user_data, int result);
 
 /* When the connection under a stream was made (Chromium's LoadTimingInfo
  * connect_timing). Monotonic ticks of the engine clock in µs; 0 = did not
