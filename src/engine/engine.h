@@ -56,6 +56,14 @@ typedef struct engine_pin {
   int64_t expiry_us; /* wall time; 0 = never */
 } engine_pin;
 
+/* Cronet's HTTP cache modes (same values). */
+typedef enum engine_cache_mode {
+  ENGINE_CACHE_DISABLED = 0,
+  ENGINE_CACHE_IN_MEMORY = 1,
+  ENGINE_CACHE_DISK_NO_HTTP = 2, /* the disk holds server properties, not responses */
+  ENGINE_CACHE_DISK = 3,
+} engine_cache_mode;
+
 typedef struct engine_params {
   const char *storage_path; /* NULL or "" = nothing persisted */
   const char *netlog_path;  /* NULL = no NetLog file */
@@ -79,6 +87,14 @@ typedef struct engine_params {
   const engine_pin *pins;          /* read during engine_new only */
   size_t n_pins;
   bool pin_bypass_for_local_anchors; /* default true (Cronet) */
+  /* HTTP cache. Disk modes need storage_path (the cache lives in
+   * <storage_path>/cache). */
+  engine_cache_mode cache_mode;
+  int64_t cache_max_bytes; /* 0 = 50 MB */
+  /* QUIC. */
+  bool http3_only;                 /* every https request over QUIC to the origin (diagnosis) */
+  uint64_t quic_handshake_timeout_ms; /* 0 = 10 s */
+  uint64_t quic_idle_timeout_ms;      /* 0 = 30 s */
 } engine_params;
 
 typedef struct engine engine;

@@ -42,10 +42,23 @@ typedef struct http_transaction_timing {
 } http_transaction_timing;
 
 /* What a transaction says about its response beyond the head. */
+typedef enum http_job_winner {
+  HTTP_JOB_WINNER_NONE = 0, /* no race (no alternative service tried) */
+  HTTP_JOB_WINNER_MAIN,
+  HTTP_JOB_WINNER_ALTERNATIVE,
+} http_job_winner;
+
 typedef struct http_transaction_info {
   bool was_cached;      /* the response (head and body) came from the cache */
   bool cache_validated; /* ...after the server confirmed it with a 304 */
   bool zero_rtt;        /* the request went out as accepted early data */
+  bool quic_broken;     /* every advertised QUIC alternative was broken */
+  http_job_winner winner;
+  /* "h3 localhost:8443" when an alternative service served the request,
+   * else "" (owned by the transaction). */
+  const char *alternative_service;
+  int64_t sent_bytes;     /* bytes written to the network for this request */
+  int64_t received_bytes; /* bytes read from the network (heads + body) */
 } http_transaction_info;
 
 typedef struct http_transaction http_transaction;

@@ -487,7 +487,7 @@ static void vt_timing(http_transaction *b, http_transaction_timing *out) {
   ntx_get_timing(from_base(b), out);
 }
 static void vt_info(http_transaction *b, http_transaction_info *out) {
-  *out = (http_transaction_info){.zero_rtt = from_base(b)->zero_rtt};
+  *out = (http_transaction_info){.zero_rtt = from_base(b)->zero_rtt, .alternative_service = ""};
 }
 static void vt_free(http_transaction *b) { ntx_free(from_base(b)); }
 
