@@ -37,6 +37,14 @@ typedef struct h1_stream {
   uint8_t *user_buf; /* OP_BODY */
   size_t user_len;
   bool reading_into_user; /* the socket read targets user_buf */
+  /* A streamed upload (http_upload_body): read a piece into ubuf, write it
+   * (framed as a chunk when the length is unknown), repeat. */
+  http_upload_body *upload;
+  const uint8_t *udata; /* the piece being written (the body's buffer) */
+  bool uread_pending;
+  uint8_t chunk_hdr[H1_CHUNK_HEADER_MAX];
+  int64_t usent;
+  bool upload_done;
   http_load_timing timing;
 } h1_stream;
 
@@ -58,6 +66,74 @@ static void on_write_done(int result, void *ud) {
   complete(s, result < 0 ? result : CRONC_OK);
 }
 
+static int upload_loop(h1_stream *s);
+
+static void on_upload_written(int result, void *ud) {
+  h1_stream *s = ud;
+  int rv = result < 0 ? result : upload_loop(s);
+  if (rv != CRONC_ERR_IO_PENDING)
+    complete(s, rv);
+}
+
+/* Writes the n bytes the body made available in udata (n == 0: the end). */
+static int upload_write(h1_stream *s, int n) {
+  if (n < 0)
+    return n;
+  bool chunked = s->upload->length < 0;
+  if (n == 0) {
+    s->upload_done = true;
+    if (!chunked)
+      return s->usent == s->upload->length ? CRONC_OK : CRONC_ERR_UPLOAD_FILE_CHANGED;
+    int rv = stream_socket_write(s->sock, (const uint8_t *)H1_CHUNK_LAST, sizeof H1_CHUNK_LAST - 1,
+                                 on_upload_written, s);
+    return rv < 0 ? rv : CRONC_OK;
+  }
+  s->usent += n;
+  if (!chunked && s->usent > s->upload->length)
+    return CRONC_ERR_UPLOAD_FILE_CHANGED; /* more than Content-Length said */
+  socket_iovec iov[3];
+  size_t k = 0;
+  if (chunked)
+    iov[k++] = (socket_iovec){s->chunk_hdr, h1_chunk_header((uint64_t)n, s->chunk_hdr)};
+  iov[k++] = (socket_iovec){s->udata, (size_t)n};
+  if (chunked)
+    iov[k++] = (socket_iovec){(const uint8_t *)H1_CHUNK_CRLF, 2};
+  int rv = stream_socket_writev(s->sock, iov, k, on_upload_written, s);
+  return rv < 0 ? rv : CRONC_OK;
+}
+
+static void on_upload_read(void *ud, int result) {
+  h1_stream *s = ud;
+  s->uread_pending = false;
+  int rv = upload_write(s, result);
+  if (rv == CRONC_OK && !s->upload_done)
+    rv = upload_loop(s);
+  if (rv != CRONC_ERR_IO_PENDING)
+    complete(s, rv);
+}
+
+/* Reads and writes pieces until the body ends or something is pending. */
+static int upload_loop(h1_stream *s) {
+  while (!s->upload_done) {
+    int n = s->upload->vt->read(s->upload, &s->udata, on_upload_read, s);
+    if (n == CRONC_ERR_IO_PENDING) {
+      s->uread_pending = true;
+      return n;
+    }
+    int rv = upload_write(s, n);
+    if (rv != CRONC_OK)
+      return rv;
+  }
+  return CRONC_OK;
+}
+
+static void on_head_written(int result, void *ud) {
+  h1_stream *s = ud;
+  int rv = result < 0 ? result : upload_loop(s);
+  if (rv != CRONC_ERR_IO_PENDING)
+    complete(s, rv);
+}
+
 static int h1_send_request(http_stream *hs, const http_request_info *req, http_io_cb cb, void *ud) {
   h1_stream *s = H(hs);
   const url *u = req->url;
@@ -77,9 +153,10 @@ static int h1_send_request(http_stream *hs, const http_request_info *req, http_i
     strbuf_append_char(&target, '?');
     strbuf_append_str(&target, u->query);
   }
-  bool has_body =
-      req->body_len > 0 || (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0 ||
-                            strcmp(req->method, "PATCH") == 0);
+  bool has_body = req->upload || req->body_len > 0 ||
+                  (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0 ||
+                   strcmp(req->method, "PATCH") == 0);
+  bool chunked = req->upload && req->upload->length < 0;
   h1_request_head head = {
       .method = req->method,
       .target = strbuf_cstr(&target),
@@ -88,8 +165,10 @@ static int h1_send_request(http_stream *hs, const http_request_info *req, http_i
       .port = u->port,
       .fields = fields,
       .field_count = i,
-      .body = has_body ? H1_REQUEST_BODY_LENGTH : H1_REQUEST_BODY_NONE,
-      .content_length = req->body_len,
+      .body = chunked    ? H1_REQUEST_BODY_CHUNKED
+              : has_body ? H1_REQUEST_BODY_LENGTH
+                         : H1_REQUEST_BODY_NONE,
+      .content_length = req->upload ? (uint64_t)req->upload->length : req->body_len,
   };
   strbuf_reset(&s->head);
   int rv =
@@ -99,6 +178,21 @@ static int h1_send_request(http_stream *hs, const http_request_info *req, http_i
   if (rv != CRONC_OK)
     return rv;
   h1_parser_reset(s->parser, strcmp(req->method, "HEAD") == 0 ? H1_METHOD_HEAD : H1_METHOD_OTHER);
+  if (req->upload) {
+    s->upload = req->upload;
+    s->usent = 0;
+    s->upload_done = false;
+    rv = stream_socket_write(s->sock, (const uint8_t *)s->head.data, s->head.len, on_head_written,
+                             s);
+    if (rv >= 0)
+      rv = upload_loop(s);
+    if (rv == CRONC_ERR_IO_PENDING) {
+      s->op = OP_SEND;
+      s->cb = cb;
+      s->cb_ud = ud;
+    }
+    return rv < 0 ? rv : CRONC_OK;
+  }
   /* Head and body in one vectored write: one syscall for small requests. */
   socket_iovec iov[2] = {{(const uint8_t *)s->head.data, s->head.len}, {req->body, req->body_len}};
   rv = stream_socket_writev(s->sock, iov, req->body_len ? 2 : 1, on_write_done, s);
@@ -378,6 +472,8 @@ static void h1_close(http_stream *hs, bool not_reusable) {
   s->release(s->release_ud, sock, reusable);
   h1_parser_free(s->parser);
   strbuf_free(&s->head);
+  if (s->uread_pending)
+    s->upload->vt->cancel_read(s->upload);
   free(s->rbuf);
   free(s);
 }

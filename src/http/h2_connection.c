@@ -42,6 +42,15 @@ struct h2_http_stream {
   /* upload */
   const uint8_t *upload;
   size_t upload_len, upload_off;
+  /* A streamed body: udata[uoff..ulen) is the piece being sent. */
+  http_upload_body *ubody;
+  const uint8_t *udata;
+  size_t ulen, uoff;
+  int64_t usent;
+  int uresult; /* a read's result that arrived while the session waited */
+  bool uresult_ready;
+  bool uread_pending;
+  bool ueof;
   http_load_timing timing;
 };
 
@@ -244,9 +253,62 @@ static void st_on_close(h2_stream *st, int error, bool unprocessed, void *ud) {
   stream_closed_complete(s);
 }
 
+static void on_upload_read(void *ud, int result) {
+  h2_http_stream *s = ud;
+  s->uread_pending = false;
+  s->uresult = result;
+  s->uresult_ready = true;
+  if (s->h2) {
+    h2_stream_resume_body(s->h2);
+    conn_pump(s->conn);
+  }
+}
+
+/* A streamed body: the session asks again only after the last slice went
+ * out, so the body's buffer can be refilled then. */
+static int st_read_streamed(h2_http_stream *s, size_t max, h2_slice *out, bool *eof) {
+  if (s->uoff == s->ulen && !s->ueof) {
+    int rv;
+    if (s->uread_pending)
+      return H2_BODY_DEFERRED;
+    if (s->uresult_ready) {
+      rv = s->uresult;
+      s->uresult_ready = false;
+    } else {
+      rv = s->ubody->vt->read(s->ubody, &s->udata, on_upload_read, s);
+      if (rv == CRONC_ERR_IO_PENDING) {
+        s->uread_pending = true;
+        return H2_BODY_DEFERRED;
+      }
+    }
+    if (rv < 0)
+      return rv;
+    s->ulen = (size_t)rv;
+    s->uoff = 0;
+    s->usent += rv;
+    if (rv == 0) {
+      s->ueof = true;
+      if (s->ubody->length >= 0 && s->usent != s->ubody->length)
+        return CRONC_ERR_UPLOAD_FILE_CHANGED;
+    } else if (s->ubody->length >= 0 && s->usent > s->ubody->length) {
+      return CRONC_ERR_UPLOAD_FILE_CHANGED;
+    }
+  }
+  size_t n = s->ulen - s->uoff;
+  if (n > max)
+    n = max;
+  out->base = s->udata + s->uoff;
+  out->len = n;
+  s->uoff += n;
+  *eof = s->ueof && s->uoff == s->ulen;
+  return H2_BODY_OK;
+}
+
 static int st_read_body(h2_stream *st, size_t max, h2_slice *out, bool *eof, void *ud) {
   (void)st;
   h2_http_stream *s = ud;
+  if (s->ubody)
+    return st_read_streamed(s, max, out, eof);
   size_t n = s->upload_len - s->upload_off;
   if (n > max)
     n = max;
@@ -429,12 +491,15 @@ static int hs_send_request(http_stream *b, const http_request_info *req, http_io
       .path = {(const uint8_t *)path, plen},
       .headers = hv,
       .header_count = i,
-      .priority = H2_PRIORITY_MEDIUM,
+      .priority = req->priority >= HTTP_PRIORITY_THROTTLED && req->priority <= HTTP_PRIORITY_HIGHEST
+                      ? (h2_priority)(req->priority - HTTP_PRIORITY_THROTTLED)
+                      : H2_PRIORITY_MEDIUM,
   };
   s->upload = req->body;
   s->upload_len = req->body_len;
+  s->ubody = req->upload;
   h2_stream_callbacks scb = {st_on_headers, st_on_data, NULL, st_on_close,
-                             req->body_len ? st_read_body : NULL};
+                             req->body_len || req->upload ? st_read_body : NULL};
   int rv = h2_session_submit(c->session, &r, &scb, s, &s->h2);
   free(hv);
   free(path);
@@ -499,6 +564,8 @@ static void hs_close(http_stream *b, bool not_reusable) {
   (void)not_reusable; /* an HTTP/2 connection outlives its streams */
   h2_http_stream *s = S(b);
   h2_conn *c = s->conn;
+  if (s->uread_pending)
+    s->ubody->vt->cancel_read(s->ubody);
   if (s->h2) {
     h2_stream_cancel(s->h2);
     s->h2 = NULL;
@@ -533,9 +600,16 @@ static void hs_load_timing(http_stream *b, http_load_timing *out) { *out = S(b)-
 void h2_conn_set_load_timing(h2_conn *c, const http_load_timing *t) { c->timing = *t; }
 
 static const http_stream_vtable h2_stream_vt = {
-    hs_send_request, hs_read_response_headers, hs_response_headers, hs_read_body,
-    hs_close,        hs_is_connection_reused,  hs_received_any,     hs_protocol,
-    hs_load_timing,  NULL,
+    hs_send_request,
+    hs_read_response_headers,
+    hs_response_headers,
+    hs_read_body,
+    hs_close,
+    hs_is_connection_reused,
+    hs_received_any,
+    hs_protocol,
+    hs_load_timing,
+    NULL,
 };
 
 /* ---- Public ------------------------------------------------------------------------------ */

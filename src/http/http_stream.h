@@ -25,12 +25,20 @@ typedef void (*http_io_cb)(void *user_data, int result);
 /* A request body produced while it is sent (Cronet's UploadDataProvider
  * behind it). length >= 0: exactly that many bytes (Content-Length);
  * -1: unknown, sent chunked over HTTP/1.1 and as DATA frames until the end
- * over HTTP/2 and HTTP/3. Owned by the request layer. */
+ * over HTTP/2 and HTTP/3. Owned by the request layer, which frees it after
+ * the transaction. The bytes live in the body's own buffer, so a stream
+ * that goes away while a read is pending leaves nothing dangling. */
 typedef struct http_upload_body http_upload_body;
 typedef struct http_upload_body_vtable {
-  /* Reads up to len bytes into buf: > 0 bytes, 0 at the end of the body, or
-   * a net error; synchronously or CRONC_ERR_IO_PENDING and cb later. */
-  int (*read)(http_upload_body *b, uint8_t *buf, size_t len, http_io_cb cb, void *ud);
+  /* Makes the next bytes available: sets *data to them (valid until the
+   * next read, rewind or cancel_read) and returns their count (> 0), 0 at
+   * the end of the body, or a net error; synchronously, or
+   * CRONC_ERR_IO_PENDING and cb(ud, result) later (then *data is set when
+   * cb runs). */
+  int (*read)(http_upload_body *b, const uint8_t **data, http_io_cb cb, void *ud);
+  /* Drops a pending read: its callback will not run. The stream calls this
+   * when it closes with a read outstanding. */
+  void (*cancel_read)(http_upload_body *b);
   /* Back to the first byte, for a retry or a redirect that keeps the body:
    * OK, CRONC_ERR_IO_PENDING and cb later, or a net error (a body that
    * cannot rewind makes the retry fail with it). */
@@ -41,8 +49,6 @@ struct http_upload_body {
   int64_t length;
 };
 
-/* What is being asked for. Owned by the transaction's caller; valid for the
- * transaction's life. */
 /* Chromium's RequestPriority; 0 (HTTP_PRIORITY_DEFAULT) is MEDIUM. */
 enum {
   HTTP_PRIORITY_DEFAULT = 0,
@@ -60,8 +66,8 @@ typedef struct http_request_info {
   const h1_headers *headers; /* extra request headers, in order (no Host) */
   const uint8_t *body;       /* upload body in memory, or NULL */
   size_t body_len;
-  http_upload_body *upload;  /* a streamed body instead (body is then NULL) */
-  int priority;              /* HTTP_PRIORITY_* (Chromium's RequestPriority) */
+  http_upload_body *upload;         /* a streamed body instead (body is then NULL) */
+  int priority;                     /* HTTP_PRIORITY_* (Chromium's RequestPriority) */
   bool allow_http2;                 /* false: ALPN offers only http/1.1 */
   bool enable_alternative_services; /* false after a 421 / QUIC-error retry */
   int load_flags;                   /* HTTP_LOAD_* (http_transaction.h) */

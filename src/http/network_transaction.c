@@ -53,6 +53,7 @@ struct network_transaction {
   bool headers_done;
   bool body_done;
   bool zero_rtt;
+  bool upload_used; /* a streamed body was (partly) read by a send */
 
   ntx_timing timing;
 
@@ -206,9 +207,15 @@ static int do_generate_server_auth_token_complete(network_transaction *t, int rv
 }
 
 static int do_init_request_body(network_transaction *t) {
-  /* Bodies are in memory: nothing to open or rewind. */
   t->next_state = STATE_INIT_REQUEST_BODY_COMPLETE;
-  return CRONC_OK;
+  /* An in-memory body needs nothing; a streamed one that a failed attempt
+   * already read from starts again from its first byte (Chromium resets
+   * the UploadDataStream before a retry). */
+  http_upload_body *b = t->req->upload;
+  if (!b || !t->upload_used)
+    return CRONC_OK;
+  t->upload_used = false;
+  return b->vt->rewind(b, on_io_complete, t);
 }
 
 static int do_init_request_body_complete(network_transaction *t, int rv) {
@@ -241,6 +248,7 @@ static int do_send_request(network_transaction *t) {
     t->stream->vt->load_timing(t->stream, &t->timing.connect);
   netlog_add(t->nl, t->req->source, NETLOG_TYPE_HTTP_TRANSACTION_SEND_REQUEST, NETLOG_PHASE_BEGIN,
              NULL);
+  t->upload_used = t->req->upload != NULL;
   return t->stream->vt->send_request(t->stream, t->req, on_io_complete, t);
 }
 

@@ -302,6 +302,139 @@ static void post_body_follows_head_in_the_same_write(void **state) {
   run_free(&r);
 }
 
+/* ---- Streamed uploads ----------------------------------------------------------------- */
+
+typedef struct fake_upload {
+  http_upload_body base;
+  const char *const *pieces; /* NULL-terminated */
+  size_t next;
+  bool async; /* every read pends until fu_complete() */
+  http_io_cb cb;
+  void *cb_ud;
+  const uint8_t **data_out;
+  bool cancelled;
+} fake_upload;
+
+static int fu_piece(fake_upload *u, const uint8_t **data) {
+  const char *p = u->pieces[u->next];
+  if (!p)
+    return 0;
+  u->next++;
+  *data = (const uint8_t *)p;
+  return (int)strlen(p);
+}
+
+static int fu_read(http_upload_body *b, const uint8_t **data, http_io_cb cb, void *ud) {
+  fake_upload *u = (fake_upload *)b;
+  if (!u->async)
+    return fu_piece(u, data);
+  u->cb = cb;
+  u->cb_ud = ud;
+  u->data_out = data;
+  return CRONC_ERR_IO_PENDING;
+}
+static void fu_cancel(http_upload_body *b) {
+  fake_upload *u = (fake_upload *)b;
+  u->cb = NULL;
+  u->cancelled = true;
+}
+static int fu_rewind(http_upload_body *b, http_io_cb cb, void *ud) {
+  (void)cb;
+  (void)ud;
+  ((fake_upload *)b)->next = 0;
+  return CRONC_OK;
+}
+static const http_upload_body_vtable fu_vt = {fu_read, fu_cancel, fu_rewind};
+
+/* Completes the pending read with the next piece. */
+static void fu_complete(fake_upload *u) {
+  assert_non_null(u->cb);
+  http_io_cb cb = u->cb;
+  u->cb = NULL;
+  cb(u->cb_ud, fu_piece(u, u->data_out));
+}
+
+typedef struct sent {
+  int calls;
+  int rv;
+} sent;
+static void on_sent(void *ud, int rv) {
+  sent *s = ud;
+  s->calls++;
+  s->rv = rv;
+}
+
+static void chunked_upload_is_framed_as_chunks(void **state) {
+  (void)state;
+  static const char *const pieces[] = {"hello", " ", "world", NULL};
+  fake_upload up = {{&fu_vt, -1}, pieces, 0, false, NULL, NULL, NULL, false};
+  run r;
+  run_init(&r, CL_RESPONSE, 0, false);
+  r.req.method = "POST";
+  r.req.upload = &up.base;
+  assert_int_equal(run_all(&r, 64), 0);
+  assert_string_equal(strbuf_cstr(&r.sock.written), "POST /a/b?x=1 HTTP/1.1\r\nHost: "
+                                                    "example.com:8443\r\nTransfer-Encoding: "
+                                                    "chunked\r\n\r\n5\r\nhello\r\n1\r\n "
+                                                    "\r\n5\r\nworld\r\n0\r\n\r\n");
+  r.st->vt->close(r.st, false);
+  run_free(&r);
+}
+
+static void streamed_upload_waits_for_the_provider_and_uses_content_length(void **state) {
+  (void)state;
+  static const char *const pieces[] = {"ab", "cd", NULL};
+  fake_upload up = {{&fu_vt, 4}, pieces, 0, true, NULL, NULL, NULL, false};
+  run r;
+  run_init(&r, CL_RESPONSE, 0, false);
+  r.req.method = "PUT";
+  r.req.upload = &up.base;
+  sent sn = {0, 1};
+  assert_int_equal(r.st->vt->send_request(r.st, &r.req, on_sent, &sn), CRONC_ERR_IO_PENDING);
+  fu_complete(&up); /* "ab" */
+  assert_int_equal(sn.calls, 0);
+  fu_complete(&up); /* "cd" */
+  assert_int_equal(sn.calls, 0);
+  fu_complete(&up); /* end */
+  assert_int_equal(sn.calls, 1);
+  assert_int_equal(sn.rv, CRONC_OK);
+  assert_string_equal(strbuf_cstr(&r.sock.written), "PUT /a/b?x=1 HTTP/1.1\r\nHost: "
+                                                    "example.com:8443\r\nContent-Length: "
+                                                    "4\r\n\r\nabcd");
+  r.st->vt->close(r.st, true);
+  run_free(&r);
+}
+
+static void upload_longer_than_its_length_fails(void **state) {
+  (void)state;
+  static const char *const pieces[] = {"abc", "def", NULL};
+  fake_upload up = {{&fu_vt, 4}, pieces, 0, false, NULL, NULL, NULL, false};
+  run r;
+  run_init(&r, CL_RESPONSE, 0, false);
+  r.req.method = "POST";
+  r.req.upload = &up.base;
+  assert_int_equal(run_all(&r, 64), CRONC_ERR_UPLOAD_FILE_CHANGED);
+  r.st->vt->close(r.st, true);
+  run_free(&r);
+}
+
+static void closing_with_a_pending_upload_read_cancels_it(void **state) {
+  (void)state;
+  static const char *const pieces[] = {"ab", NULL};
+  fake_upload up = {{&fu_vt, -1}, pieces, 0, true, NULL, NULL, NULL, false};
+  run r;
+  run_init(&r, CL_RESPONSE, 0, false);
+  r.req.method = "POST";
+  r.req.upload = &up.base;
+  sent sn = {0, 1};
+  assert_int_equal(r.st->vt->send_request(r.st, &r.req, on_sent, &sn), CRONC_ERR_IO_PENDING);
+  r.st->vt->close(r.st, true);
+  assert_true(up.cancelled);
+  assert_null(up.cb);
+  assert_int_equal(sn.calls, 0);
+  run_free(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(request_head_is_written_once),
@@ -318,6 +451,10 @@ int main(void) {
       cmocka_unit_test(bytes_after_the_response_prevent_reuse),
       cmocka_unit_test(unread_body_is_not_reused),
       cmocka_unit_test(post_body_follows_head_in_the_same_write),
+      cmocka_unit_test(chunked_upload_is_framed_as_chunks),
+      cmocka_unit_test(streamed_upload_waits_for_the_provider_and_uses_content_length),
+      cmocka_unit_test(upload_longer_than_its_length_fails),
+      cmocka_unit_test(closing_with_a_pending_upload_read_cancels_it),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
