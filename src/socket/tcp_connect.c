@@ -6,6 +6,7 @@
  * handle is closed). The memory goes when the last reference does. */
 #include "socket/tcp_connect.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,10 +102,44 @@ static void stop_all(tcp_connect_job *job) {
   base_timer_stop(&job->timeout_timer);
 }
 
+/* Chromium's TCP_CONNECT_ATTEMPT begin: which address is tried. */
+static void log_attempt_begin(tcp_connect_job *job, const struct sockaddr_storage *addr) {
+  if (!netlog_is_capturing(job->params.netlog))
+    return;
+  char ip[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (addr->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)addr;
+    inet_ntop(AF_INET6, &a6->sin6_addr, ip, sizeof ip);
+    port = ntohs(a6->sin6_port);
+  } else if (addr->ss_family == AF_INET) {
+    const struct sockaddr_in *a4 = (const struct sockaddr_in *)addr;
+    inet_ntop(AF_INET, &a4->sin_addr, ip, sizeof ip);
+    port = ntohs(a4->sin_port);
+  }
+  char params[96];
+  snprintf(params, sizeof params,
+           addr->ss_family == AF_INET6 ? "{\"address\":\"[%s]:%u\"}" : "{\"address\":\"%s:%u\"}",
+           ip, (unsigned)port);
+  netlog_add(job->params.netlog, job->source, NETLOG_TYPE_TCP_CONNECT_ATTEMPT, NETLOG_PHASE_BEGIN,
+             params);
+}
+
+static void log_end(tcp_connect_job *job, netlog_event_type type, int result) {
+  if (!netlog_is_capturing(job->params.netlog))
+    return;
+  char params[48];
+  if (result != CRONC_OK)
+    snprintf(params, sizeof params, "{\"net_error\":%d}", result);
+  netlog_add(job->params.netlog, job->source, type, NETLOG_PHASE_END,
+             result != CRONC_OK ? params : NULL);
+}
+
 static void finish(tcp_connect_job *job, int result, stream_socket *sock) {
   stop_all(job);
   if (result != CRONC_OK)
     log_error(job, NETLOG_TYPE_FAILED, result);
+  log_end(job, NETLOG_TYPE_TCP_CONNECT, result);
   job->refs++; /* the owner may free the job inside cb */
   job->cb(result, sock, job->user_data);
   unref(job);
@@ -132,6 +167,8 @@ static void on_connect(uv_connect_t *req, int status) {
   remove_attempt(job, a);
   tcp_socket *sock = a->sock;
   free(a);
+  log_end(job, NETLOG_TYPE_TCP_CONNECT_ATTEMPT,
+          status == 0 ? CRONC_OK : socket_map_connect_error(status));
   if (status == 0) {
     int64_t now = base_clock_ticks(job->params.clock);
     int rc = tcp_socket_set_connected(sock, job->start_us, now);
@@ -170,6 +207,7 @@ static int start_attempt(tcp_connect_job *job, const struct sockaddr_storage *ad
   a->job = job;
   a->req.data = a;
   job->started++;
+  log_attempt_begin(job, addr);
   rc = uv_tcp_connect(&a->req, tcp_socket_handle(a->sock), (const struct sockaddr *)addr,
                       on_connect);
   if (rc) {
@@ -267,6 +305,11 @@ int tcp_connect_start(base_runner *r, const struct sockaddr_storage *addrs, size
   }
   job->refs++;
   job->start_us = base_clock_ticks(job->params.clock);
+  if (netlog_is_capturing(job->params.netlog)) {
+    char js[48];
+    snprintf(js, sizeof js, "{\"address_count\":%zu}", job->count);
+    netlog_add(job->params.netlog, job->source, NETLOG_TYPE_TCP_CONNECT, NETLOG_PHASE_BEGIN, js);
+  }
   /* Timers count from the loop's cached time, which may be stale when the
    * job starts from a task after a long callback: refresh it. */
   uv_update_time(base_runner_loop(r));

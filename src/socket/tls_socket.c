@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/x509.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -360,6 +361,17 @@ static void finish_handshake(tls_socket *s, int rc) {
   s->state = rc == CRONC_OK ? TLS_CONNECTED : TLS_FAILED;
   if (rc != CRONC_OK)
     s->error = rc;
+  netlog *nl = tls_context_netlog(s->ctx);
+  if (netlog_is_capturing(nl)) {
+    char params[160];
+    if (rc != CRONC_OK)
+      snprintf(params, sizeof params, "{\"net_error\":%d}", rc);
+    else
+      snprintf(
+          params, sizeof params, "{\"version\":\"%s\",\"next_proto\":\"%s\",\"is_resumed\":%s}",
+          s->version == 0x0304 ? "TLS 1.3" : "TLS 1.2", s->alpn, s->resumed ? "true" : "false");
+    netlog_add(nl, s->source, NETLOG_TYPE_SSL_CONNECT, NETLOG_PHASE_END, params);
+  }
 }
 
 int tls_socket_connect(stream_socket *ss, socket_io_fn cb, void *user_data) {
@@ -370,6 +382,8 @@ int tls_socket_connect(stream_socket *ss, socket_io_fn cb, void *user_data) {
     return CRONC_ERR_INVALID_ARGUMENT;
   s->state = TLS_HANDSHAKING;
   s->tls_start_us = base_clock_ticks(tls_context_clock(s->ctx));
+  netlog_add(tls_context_netlog(s->ctx), s->source, NETLOG_TYPE_SSL_CONNECT, NETLOG_PHASE_BEGIN,
+             NULL);
   int rc = do_handshake(s);
   if (rc == CRONC_ERR_IO_PENDING) {
     s->connect_cb = cb;

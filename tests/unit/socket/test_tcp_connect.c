@@ -247,6 +247,48 @@ static void test_connect_to_closed_port_is_refused(void **state) {
   assert_int_equal(r.calls, 1);
 }
 
+typedef struct log_rec {
+  char seq[512]; /* "TCP_CONNECT+ TCP_CONNECT_ATTEMPT+{...} ..." */
+} log_rec;
+
+static void on_log(const netlog_entry *e, void *ud) {
+  log_rec *r = ud;
+  size_t n = strlen(r->seq);
+  snprintf(r->seq + n, sizeof r->seq - n, "%s%s%s ", netlog_event_type_name(e->type),
+           e->phase == NETLOG_PHASE_BEGIN ? "+"
+           : e->phase == NETLOG_PHASE_END ? "-"
+                                          : "",
+           e->params ? e->params : "");
+}
+
+/* Chromium's TCP_CONNECT / TCP_CONNECT_ATTEMPT: each attempt's address and
+ * result, then the connect's end with the final error. */
+static void test_connect_logs_attempts_and_result(void **state) {
+  fixture *f = *state;
+  uint16_t port = test_free_port("127.0.0.1", false);
+  struct sockaddr_storage a;
+  test_sockaddr(&a, "127.0.0.1", port);
+  netlog *nl = netlog_new(NULL);
+  log_rec rec = {{0}};
+  netlog_observer *obs = netlog_add_observer(nl, on_log, &rec);
+  tcp_connect_params p = fast_params(250, 5000);
+  p.netlog = nl;
+  connect_result r = {0};
+  tcp_connect_job *job;
+  assert_int_equal(tcp_connect_start(f->runner, &a, 1, 0, &p, on_connect, &r, &job), 0);
+  assert_true(test_loop_run_until(&f->loop, &r.done, 5000));
+  tcp_connect_job_free(job);
+  char want[256];
+  snprintf(want, sizeof want,
+           "TCP_CONNECT+{\"address_count\":1} TCP_CONNECT_ATTEMPT+{\"address\":\"127.0.0.1:%u\"} "
+           "TCP_CONNECT_ATTEMPT-{\"net_error\":-102} FAILED{\"net_error\":-102} "
+           "TCP_CONNECT-{\"net_error\":-102} ",
+           (unsigned)port);
+  assert_string_equal(rec.seq, want);
+  netlog_remove_observer(nl, obs);
+  netlog_free(nl);
+}
+
 static void test_all_addresses_refused_reports_refused(void **state) {
   fixture *f = *state;
   uint16_t p4 = test_free_port("127.0.0.1", false);
@@ -526,6 +568,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_connect_rejects_bad_arguments, setup, teardown),
       cmocka_unit_test_setup_teardown(test_connect_succeeds_and_exchanges_bytes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_connect_to_closed_port_is_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_connect_logs_attempts_and_result, setup, teardown),
       cmocka_unit_test_setup_teardown(test_all_addresses_refused_reports_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_happy_eyeballs_falls_back_after_attempt_delay, setup,
                                       teardown),

@@ -21,6 +21,7 @@
 #include "base/thread.h"
 #include "socket/stream_socket.h"
 #include "socket/tcp_connect.h"
+#include "base/strbuf.h"
 #include "socket/tls_context.h"
 #include "socket/tls_socket.h"
 #include "support/caddy_server.h"
@@ -270,6 +271,40 @@ static void test_handshake_negotiates_h2_on_h2_site(void **state) {
   assert_true(tls_socket_covers_host(s, "localhost"));
   assert_false(tls_socket_covers_host(s, "other.example"));
   stream_socket_free(s);
+}
+
+static void on_log(const netlog_entry *e, void *ud) {
+  strbuf *b = ud;
+  if (e->type != NETLOG_TYPE_SSL_CONNECT)
+    return;
+  strbuf_append_str(b, e->phase == NETLOG_PHASE_BEGIN ? "+" : "-");
+  strbuf_append_str(b, e->params ? e->params : "");
+  strbuf_append_str(b, " ");
+}
+
+/* Chromium's SSL_CONNECT begin/end pair, the end saying what was agreed. */
+static void test_handshake_is_logged_as_ssl_connect(void **state) {
+  REQUIRE_CADDY();
+  fixture *f = *state;
+  netlog *nl = netlog_new(NULL);
+  strbuf seq = STRBUF_INIT;
+  netlog_observer *obs = netlog_add_observer(nl, on_log, &seq);
+  tls_context_params p;
+  tls_context_params_init(&p);
+  p.extra_ca_file = caddy_server_root_ca(g_caddy);
+  p.netlog = nl;
+  tls_context *ctx = NULL;
+  assert_int_equal(tls_context_new(&p, &ctx), 0);
+  stream_socket *s;
+  assert_int_equal(
+      tls_connect(f, ctx, caddy_server_port(g_caddy), "localhost", k_alpn_h2_h1, 2, &s), CRONC_OK);
+  assert_string_equal(strbuf_cstr(&seq),
+                      "+ -{\"version\":\"TLS 1.3\",\"next_proto\":\"h2\",\"is_resumed\":false} ");
+  stream_socket_free(s);
+  tls_context_free(ctx);
+  netlog_remove_observer(nl, obs);
+  netlog_free(nl);
+  strbuf_free(&seq);
 }
 
 static void test_http11_get_over_tls_returns_200(void **state) {
@@ -680,6 +715,7 @@ int main(void) {
       cmocka_unit_test(test_context_rejects_missing_ca_file_and_bad_priority),
       T(test_socket_new_rejects_bad_arguments),
       T(test_handshake_negotiates_h2_on_h2_site),
+      T(test_handshake_is_logged_as_ssl_connect),
       T(test_http11_get_over_tls_returns_200),
       T(test_h1_only_site_negotiates_http11),
       T(test_ip_literal_host_without_ip_san_is_common_name_invalid),
