@@ -212,12 +212,11 @@ static uint32_t net_error_to_h2(int err) {
   }
 }
 
-/* An HTTP/2 error code (received in RST_STREAM, or sent by nghttp2 for a
- * stream error it found) -> net error. Chromium (SpdySession::OnRstStream)
- * maps REFUSED_STREAM and HTTP_1_1_REQUIRED and folds every other code into
- * ERR_HTTP2_PROTOCOL_ERROR; cronc keeps the specific HTTP/2 errors that have
- * their own net error (flow control, frame size, compression, stream
- * closed), as the project brief asks. */
+/* An HTTP/2 error code nghttp2 used for a stream or session error it found
+ * itself -> net error (Chromium's MapFramerErrorToNetError keeps the
+ * specific errors for flow control, frame size and compression). Codes a
+ * server sends in RST_STREAM go through h2_map_rst_stream_error, which
+ * follows SpdySession::OnRstStream instead. */
 static int h2_code_to_net_error(uint32_t code) {
   switch (code) {
   case NGHTTP2_REFUSED_STREAM:
@@ -246,7 +245,13 @@ int h2_map_rst_stream_error(uint32_t error_code, bool headers_received) {
      * the response headers and OK after them. */
     return headers_received ? 0 : CRONC_ERR_HTTP2_PROTOCOL_ERROR;
   }
-  return h2_code_to_net_error(error_code);
+  /* SpdySession::OnRstStream names only these two; every other code a
+   * server resets with is ERR_HTTP2_PROTOCOL_ERROR. */
+  if (error_code == NGHTTP2_REFUSED_STREAM)
+    return CRONC_ERR_HTTP2_SERVER_REFUSED_STREAM;
+  if (error_code == NGHTTP2_HTTP_1_1_REQUIRED)
+    return CRONC_ERR_HTTP_1_1_REQUIRED;
+  return CRONC_ERR_HTTP2_PROTOCOL_ERROR;
 }
 
 /* nghttp2 library error -> net error (Chromium's MapFramerErrorToNetError). */
