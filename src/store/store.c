@@ -66,6 +66,15 @@ static const char *const k_migrations[] = {
     " session_ticket BLOB,"
     " transport_params BLOB,"
     " updated_us INTEGER NOT NULL DEFAULT 0);",
+    /* 1 -> 2: QUIC state per server id is one blob the quic layer encodes
+     * (session ticket + the server's transport parameters, versioned and
+     * checked on read). Version 1 never wrote rows here, so nothing is
+     * lost by recreating the table. */
+    "DROP TABLE quic_server_info;"
+    "CREATE TABLE quic_server_info("
+    " server_id TEXT PRIMARY KEY,"
+    " state BLOB NOT NULL,"
+    " updated_us INTEGER NOT NULL) WITHOUT ROWID;",
 };
 _Static_assert(sizeof k_migrations / sizeof k_migrations[0] == STORE_SCHEMA_VERSION,
                "one migration step per schema version");
@@ -106,14 +115,15 @@ static const char *const k_stmt_sql[STORE_STMT_COUNT] = {
                                " ORDER BY position"),
     [STORE_STMT_SEL_SUPPORTS_QUIC] = "SELECT used_quic, address FROM supports_quic WHERE id = 1",
     [STORE_STMT_SEL_QUIC_SERVERS] =
-        ("SELECT server_id, length(session_ticket), length(transport_params), updated_us"
-         " FROM quic_server_info ORDER BY server_id"),
+        "SELECT server_id, state, updated_us FROM quic_server_info ORDER BY updated_us",
+    [STORE_STMT_PUT_QUIC_SERVER] =
+        "INSERT OR REPLACE INTO quic_server_info(server_id, state, updated_us) VALUES(?1, ?2, ?3)",
+    [STORE_STMT_DEL_QUIC_SERVER] = "DELETE FROM quic_server_info WHERE server_id = ?1",
 };
 
 /* ---------------------------------------------------------------------------
  * Errors and NetLog.
  * ------------------------------------------------------------------------- */
-
 
 int store_error_from_sqlite(sqlite3 *db, int rc) {
   switch (rc & 0xff) {

@@ -53,7 +53,7 @@
 #include "base/strbuf.h"
 #include "http/props_snapshot.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_APPLICATION_ID 0x63726e63 /* "crnc" */
 #define STORE_DB_NAME        "cronc.sqlite"
 #define STORE_LOCK_NAME      "cronc.lock"
@@ -109,6 +109,22 @@ int store_save_props(store *s, const props_snapshot *snap);
 
 /* Empties every table (props, broken, supports_quic, QUIC server info) in one
  * transaction. Same errors and failure event as store_save_props(). */
+/* QUIC state per server id (session ticket and transport parameters for
+ * 0-RTT), as opaque blobs the quic layer encodes and checks. */
+typedef struct store_quic_state {
+  const char *server_id; /* "https://host:port", "/private" appended in privacy mode */
+  const uint8_t *state;
+  size_t len;
+  int64_t updated_us; /* wall clock */
+} store_quic_state;
+/* Called per stored row, oldest first; the pointers are valid during the
+ * call only. Unreadable rows are skipped with a NetLog event. */
+typedef void (*store_quic_state_fn)(void *user_data, const store_quic_state *state);
+int store_load_quic_states(store *s, store_quic_state_fn fn, void *user_data);
+/* Writes (replacing) put[] and deletes del[] in one transaction. */
+int store_save_quic_states(store *s, const store_quic_state *put, size_t n_put,
+                           const char *const *del, size_t n_del);
+
 int store_clear(store *s);
 
 /* Appends everything stored as one JSON object (what store_load_props()

@@ -630,11 +630,8 @@ static int json_quic_servers(store *s, strbuf *sb) {
       continue;
     strbuf_append_str(sb, n++ ? ",{\"server_id\":" : "{\"server_id\":");
     strbuf_json_string(sb, id, len);
-    strbuf_appendf(sb,
-                   ",\"session_ticket_bytes\":%lld,\"transport_params_bytes\":%lld,"
-                   "\"updated_us\":%lld}",
-                   (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 2),
-                   (long long)sqlite3_column_int64(st, 3));
+    strbuf_appendf(sb, ",\"state_bytes\":%d,\"updated_us\":%lld}", sqlite3_column_bytes(st, 1),
+                   (long long)sqlite3_column_int64(st, 2));
   }
   sqlite3_reset(st);
   strbuf_append_char(sb, ']');
@@ -663,4 +660,76 @@ int store_to_json(store *s, strbuf *out) {
     strbuf_append(out, sb.data, sb.len);
   strbuf_free(&sb);
   return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * QUIC state per server id (0-RTT): opaque blobs of the quic layer.
+ * ------------------------------------------------------------------------- */
+
+int store_load_quic_states(store *s, store_quic_state_fn fn, void *ud) {
+  if (!s || !fn)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  if (!s->db || !s->has_schema)
+    return CRONC_OK;
+  sqlite3_stmt *st = s->stmt[STORE_STMT_SEL_QUIC_SERVERS];
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *id;
+    size_t len;
+    int64_t updated;
+    const void *blob = sqlite3_column_blob(st, 1);
+    int n = sqlite3_column_bytes(st, 1);
+    if (!col_text(st, 0, STORE_ORIGIN_BUF, &id, &len) || !blob || n <= 0 ||
+        !col_int(st, 2, 0, INT64_MAX, &updated)) {
+      netlog_add_event(s->nl, s->src, NETLOG_TYPE_CRONC_QUIC_TICKET_INVALID,
+                       "{\"reason\":\"unreadable quic_server_info row skipped\"}");
+      continue;
+    }
+    store_quic_state q = {id, blob, (size_t)n, updated};
+    fn(ud, &q);
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? CRONC_OK : store_error_from_sqlite(s->db, rc);
+}
+
+typedef struct quic_save_args {
+  const store_quic_state *put;
+  size_t n_put;
+  const char *const *del;
+  size_t n_del;
+} quic_save_args;
+
+static int quic_save_body(store *s, const void *arg, void *out) {
+  (void)out;
+  const quic_save_args *a = arg;
+  sqlite3_stmt *put = s->stmt[STORE_STMT_PUT_QUIC_SERVER];
+  sqlite3_stmt *del = s->stmt[STORE_STMT_DEL_QUIC_SERVER];
+  for (size_t i = 0; i < a->n_del; i++) {
+    sqlite3_bind_text(del, 1, a->del[i], -1, SQLITE_STATIC);
+    int rc = step_done(del);
+    if (rc != SQLITE_OK)
+      return rc;
+  }
+  for (size_t i = 0; i < a->n_put; i++) {
+    const store_quic_state *q = &a->put[i];
+    if (q->len > INT32_MAX)
+      continue;
+    sqlite3_bind_text(put, 1, q->server_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(put, 2, q->state, (int)q->len, SQLITE_STATIC);
+    sqlite3_bind_int64(put, 3, q->updated_us);
+    int rc = step_done(put);
+    if (rc != SQLITE_OK)
+      return rc;
+  }
+  return SQLITE_OK;
+}
+
+int store_save_quic_states(store *s, const store_quic_state *put, size_t n_put,
+                           const char *const *del, size_t n_del) {
+  if (!s || (n_put && !put) || (n_del && !del))
+    return CRONC_ERR_INVALID_ARGUMENT;
+  if (!n_put && !n_del)
+    return CRONC_OK;
+  quic_save_args a = {put, n_put, del, n_del};
+  return run_txn(s, "save_quic_states", quic_save_body, &a, NULL);
 }

@@ -331,8 +331,7 @@ static void save_replaces_all_rows(void **state) {
 static void save_leaves_quic_tickets_alone_and_clear_empties_them(void **state) {
   fixture *f = *state;
   save_sample(f);
-  raw_exec(f->db, "INSERT INTO quic_server_info VALUES('https://example.com', x'0102', x'03',"
-                  " 5)");
+  raw_exec(f->db, "INSERT INTO quic_server_info VALUES('https://example.com', x'0102', 5)");
   store *s = NULL;
   assert_int_equal(store_open(f->dir, STORE_OPEN_READ_WRITE, f->nl, &s), CRONC_OK);
   props_snapshot snap, out;
@@ -503,8 +502,8 @@ static void damage_table_root(const char *db, const char *table) {
   snprintf(sql, sizeof sql, "SELECT rootpage FROM sqlite_master WHERE name = '%s'", table);
   int64_t root = raw_int(db, sql);
   int64_t page_size = raw_int(db, "PRAGMA page_size");
-  raw_exec(db, "INSERT OR REPLACE INTO quic_server_info VALUES('https://poke.example', NULL,"
-               " NULL, 0); PRAGMA wal_checkpoint(TRUNCATE);");
+  raw_exec(db, "INSERT OR REPLACE INTO quic_server_info VALUES('https://poke.example', x'00',"
+               " 0); PRAGMA wal_checkpoint(TRUNCATE);");
   FILE *fp = fopen(db, "r+b");
   assert_non_null(fp);
   assert_int_equal(fseek(fp, (long)((root - 1) * page_size), SEEK_SET), 0);
@@ -585,6 +584,71 @@ static void extra_table_in_a_cronc_database_is_moved_aside(void **state) {
   store_close(s);
   assert_int_equal(count_moved_aside(f, NULL, 0), 1);
   assert_non_null(find_event(f, NETLOG_TYPE_CRONC_STORE_CORRUPTION_RECOVERED, "intruder"));
+}
+
+typedef struct quic_rows {
+  char ids[4][64];
+  uint8_t first[4];
+  size_t lens[4];
+  size_t n;
+} quic_rows;
+
+static void collect_quic(void *ud, const store_quic_state *q) {
+  quic_rows *r = ud;
+  if (r->n < 4) {
+    snprintf(r->ids[r->n], sizeof r->ids[0], "%s", q->server_id);
+    r->first[r->n] = q->state[0];
+    r->lens[r->n] = q->len;
+    r->n++;
+  }
+}
+
+static void quic_states_round_trip_replace_and_delete(void **state) {
+  fixture *f = *state;
+  store *s = NULL;
+  assert_int_equal(store_open(f->dir, STORE_OPEN_READ_WRITE, f->nl, &s), CRONC_OK);
+  static const uint8_t a[] = {1, 2, 3}, b[] = {9, 9}, a2[] = {7};
+  store_quic_state put[] = {{"https://a.example:443", a, sizeof a, 10},
+                            {"https://b.example:443/private", b, sizeof b, 20}};
+  assert_int_equal(store_save_quic_states(s, put, 2, NULL, 0), CRONC_OK);
+  store_quic_state again = {"https://a.example:443", a2, sizeof a2, 30};
+  const char *del[] = {"https://b.example:443/private"};
+  assert_int_equal(store_save_quic_states(s, &again, 1, del, 1), CRONC_OK);
+  store_close(s);
+  assert_int_equal(store_open(f->dir, STORE_OPEN_READ_WRITE, f->nl, &s), CRONC_OK);
+  quic_rows rows = {0};
+  assert_int_equal(store_load_quic_states(s, collect_quic, &rows), CRONC_OK);
+  assert_int_equal(rows.n, 1);
+  assert_string_equal(rows.ids[0], "https://a.example:443");
+  assert_int_equal(rows.first[0], 7);
+  assert_int_equal(rows.lens[0], 1);
+  store_close(s);
+}
+
+/* A version-1 database (the foundation's schema) is migrated in place:
+ * server properties kept, the QUIC table recreated in the new shape. */
+static void version_1_database_is_migrated_keeping_properties(void **state) {
+  fixture *f = *state;
+  save_sample(f);
+  raw_exec(f->db, "DROP TABLE quic_server_info;"
+                  "CREATE TABLE quic_server_info(server_id TEXT PRIMARY KEY, session_ticket BLOB,"
+                  " transport_params BLOB, updated_us INTEGER NOT NULL DEFAULT 0);"
+                  "PRAGMA user_version = 1;");
+  store *s = NULL;
+  assert_int_equal(store_open(f->dir, STORE_OPEN_READ_WRITE, f->nl, &s), CRONC_OK);
+  assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
+  props_snapshot want, got;
+  sample_snapshot(&want);
+  assert_int_equal(store_load_props(s, &got), CRONC_OK);
+  assert_snapshots_equal(&want, &got);
+  props_snapshot_free(&want);
+  props_snapshot_free(&got);
+  static const uint8_t blob[] = {5};
+  store_quic_state q = {"https://a.example:443", blob, 1, 1};
+  assert_int_equal(store_save_quic_states(s, &q, 1, NULL, 0), CRONC_OK);
+  store_close(s);
+  assert_int_equal(count_moved_aside(f, NULL, 0), 0);
+  assert_int_equal(raw_int(f->db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 }
 
 static void missing_column_is_moved_aside(void **state) {
@@ -802,7 +866,7 @@ static void read_only_open_of_a_corrupt_file_fails_and_moves_nothing(void **stat
 static void to_json_is_valid_json_with_chromium_names(void **state) {
   fixture *f = *state;
   save_sample(f);
-  raw_exec(f->db, "INSERT INTO quic_server_info VALUES('https://example.com', x'0102', NULL, 5)");
+  raw_exec(f->db, "INSERT INTO quic_server_info VALUES('https://example.com', x'0102', 5)");
   store *s = NULL;
   assert_int_equal(store_open(f->dir, STORE_OPEN_READ_ONLY, f->nl, &s), CRONC_OK);
   strbuf sb = STRBUF_INIT;
@@ -811,7 +875,7 @@ static void to_json_is_valid_json_with_chromium_names(void **state) {
   const char *j = strbuf_cstr(&sb);
   assert_true(base_json_is_object(j, sb.len));
   static const char *const want[] = {
-      "\"version\":1",
+      "\"version\":2",
       "\"server\":\"https://example.com\"",
       "\"server\":\"https://[2001:db8::1]:8443\"",
       "\"server\":\"http://plain.example:8080\"",
@@ -822,7 +886,7 @@ static void to_json_is_valid_json_with_chromium_names(void **state) {
       "\"advertised_alpns\":[\"h3\",\"h3-29\"]",
       "\"broken_count\":3",
       "\"supports_quic\":{\"used_quic\":true,\"address\":\"192.0.2.7\"}",
-      "\"session_ticket_bytes\":2",
+      "\"state_bytes\":2",
   };
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
     if (!strstr(j, want[i]))
@@ -835,7 +899,7 @@ static void to_json_is_valid_json_with_chromium_names(void **state) {
   write_file(path, j, sb.len);
   snprintf(cmd, sizeof cmd,
            "python3 -c 'import json,sys; d=json.load(open(sys.argv[1]));"
-           " assert len(d[\"servers\"])==4 and d[\"version\"]==1' %s",
+           " assert len(d[\"servers\"])==4 and d[\"version\"]==2' %s",
            path);
   assert_int_equal(system(cmd), 0);
   strbuf_free(&sb);
@@ -916,6 +980,8 @@ int main(void) {
       T(corruption_found_while_saving_is_recovered_and_the_save_lands),
       T(foreign_database_is_moved_aside),
       T(extra_table_in_a_cronc_database_is_moved_aside),
+      T(quic_states_round_trip_replace_and_delete),
+      T(version_1_database_is_migrated_keeping_properties),
       T(missing_column_is_moved_aside),
       T(empty_file_is_a_new_store_not_corruption),
       T(two_recoveries_in_one_second_keep_both_files),
