@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 
 #include "cronc/cronc.h"
@@ -346,6 +347,47 @@ static void compressed_bodies_are_decoded(void **state) {
   caddy_server_stop(c);
 }
 
+/* Caddy 2.6 cannot brotli-compress on the fly; its file server sends a
+ * precompressed <file>.br instead, made here with Debian's brotli tool. */
+static void brotli_body_is_decoded(void **state) {
+  (void)state;
+  caddy_options o;
+  caddy_options_init(&o);
+  o.extra_site_config = "handle /br/* {\n\t\tfile_server {\n\t\t\tprecompressed br\n\t\t}\n\t}";
+  caddy_server *c = NULL;
+  assert_int_equal(caddy_server_start(&o, &c), 0);
+  size_t n = 500000;
+  char *text = malloc(n);
+  for (size_t i = 0; i < n; i++)
+    text[i] = "brotli body for cronc "[i % 22];
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/br", caddy_server_www_dir(c));
+  assert_int_equal(mkdir(dir, 0755), 0);
+  assert_int_equal(caddy_server_put_file(c, "br/text.txt", text, n), 0);
+  uint8_t want[32], sha[32];
+  gnutls_hash_fast(GNUTLS_DIG_SHA256, text, n, want);
+  free(text);
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "brotli -q 9 -k -f '%s/br/text.txt'", caddy_server_www_dir(c));
+  assert_int_equal(system(cmd), 0);
+  cronc_engine *e = engine_for(c, NULL);
+  char u[256];
+  url_of(u, sizeof u, c, "/br/text.txt");
+  cronc_header h = {"Accept-Encoding", "br"};
+  g_headers = &h;
+  g_n_headers = 1;
+  result *r = fetch(e, u, true, sha);
+  g_headers = NULL;
+  g_n_headers = 0;
+  assert_int_equal(r->error, CRONC_OK);
+  assert_string_equal(r->encoding, "br");
+  assert_int_equal(r->bytes, (int64_t)n);
+  assert_memory_equal(sha, want, 32);
+  fetch_result_free(r);
+  cronc_engine_free(e);
+  caddy_server_stop(c);
+}
+
 static cronc_engine *engine_with_pin(caddy_server *c, const uint8_t (*hash)[32], bool bypass,
                                      int *rv) {
   cronc_public_key_pins pin = {"localhost", hash, 1, false, 0};
@@ -444,6 +486,7 @@ int main(void) {
       cmocka_unit_test(tls_and_connect_errors_have_chromium_codes),
       cmocka_unit_test(broken_responses_have_chromium_codes),
       cmocka_unit_test(compressed_bodies_are_decoded),
+      cmocka_unit_test(brotli_body_is_decoded),
       cmocka_unit_test(public_key_pins_are_enforced),
       cmocka_unit_test(h2_connection_is_pooled_across_origins_by_ip),
   };
