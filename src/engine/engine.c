@@ -5,7 +5,9 @@
 
 #include "base/strbuf.h"
 #include "cronc/cronc.h"
+#include "engine/quic_states.h"
 #include "http/quic_hints.h"
+#include "quic/quic_session_pool.h"
 
 struct engine {
   engine_params params;
@@ -26,6 +28,8 @@ struct engine {
   tls_context *tls;
   dns_host_mapping_rules *rules;
   stream_factory *factory;
+  quic_pool *quic;             /* NULL when QUIC is off */
+  engine_quic_states *qstates; /* 0-RTT state per server id */
   http_network_layer *network_layer;
   engine_request_link requests; /* circular list head */
   props *props;
@@ -89,8 +93,18 @@ static void props_changed(void *user_data) {
   arm_expiry_timer(e);
 }
 
+/* A QUIC session ticket arrived: written with the next batch. */
+static void quic_states_changed(void *user_data) { props_changed(user_data); }
+
 int engine_flush_store(engine *e) {
-  if (!e->store || !e->dirty || !store_is_writable(e->store))
+  if (!e->store || !store_is_writable(e->store))
+    return CRONC_OK;
+  if (e->qstates) {
+    int qrv = engine_quic_states_flush(e->qstates, e->store);
+    if (qrv != CRONC_OK)
+      netlog_add_net_error(e->nl, e->source, NETLOG_TYPE_CRONC_STORE_WRITE_FAILED, qrv);
+  }
+  if (!e->dirty)
     return CRONC_OK;
   props_snapshot snap;
   props_snapshot_init(&snap);
@@ -110,6 +124,27 @@ static void add_quic_hints(engine *e) {
      * Cronet does; it never stops the engine. */
     props_add_quic_hint(e->props, h->host, h->port, h->alternate_port);
   }
+}
+
+/* The QUIC session pool, with the 0-RTT state loaded from the store. */
+static int start_quic(engine *e) {
+  e->qstates = engine_quic_states_new(e->clock, quic_states_changed, e);
+  if (!e->qstates)
+    return CRONC_ERR_OUT_OF_MEMORY;
+  int rv = engine_quic_states_load(e->qstates, e->store);
+  if (rv != CRONC_OK)
+    netlog_add_net_error(e->nl, e->source, NETLOG_TYPE_FAILED, rv);
+  quic_pool_params qp;
+  quic_pool_params_init(&qp);
+  qp.runner = e->runner;
+  qp.clock = e->clock;
+  qp.netlog = e->nl;
+  qp.tls = e->tls;
+  qp.resolver = e->resolver;
+  qp.handshake_timeout_ms = e->params.quic_handshake_timeout_ms;
+  qp.idle_timeout_ms = e->params.quic_idle_timeout_ms;
+  qp.tickets = engine_quic_states_ticket_store(e->qstates);
+  return quic_pool_new(&qp, &e->quic);
 }
 
 /* Runs on the network thread: everything that lives there is made here. */
@@ -177,11 +212,20 @@ static void start_on_network_thread(void *arg) {
     sp.enable_http2 = e->params.enable_http2;
     sp.connect_timeout_ms = e->params.connect_timeout_ms;
     e->factory = stream_factory_new(&sp);
-    if (e->factory)
-      e->network_layer = http_network_layer_new(stream_factory_base(e->factory));
-    if (!e->factory || !e->network_layer)
+    if (!e->factory)
       trv = CRONC_ERR_OUT_OF_MEMORY;
   }
+  if (trv == CRONC_OK && e->params.enable_quic)
+    trv = start_quic(e);
+  if (trv == CRONC_OK) {
+    /* --http3-only: every request over QUIC to the origin itself. */
+    http_stream_factory *streams =
+        e->params.http3_only ? quic_pool_stream_factory(e->quic) : stream_factory_base(e->factory);
+    e->network_layer = http_network_layer_new(streams);
+    if (!e->network_layer)
+      trv = CRONC_ERR_OUT_OF_MEMORY;
+  }
+
   if (trv != CRONC_OK) {
     e->start_error = trv;
     return;
@@ -218,6 +262,8 @@ static void stop_on_network_thread(void *arg) {
     e->requests.next->cancel(e->requests.next);
   http_network_layer_free(e->network_layer);
   e->network_layer = NULL;
+  quic_pool_free(e->quic);
+  e->quic = NULL;
   stream_factory_free(e->factory);
   e->factory = NULL;
   dns_host_mapping_rules_free(e->rules);
@@ -244,6 +290,8 @@ static void stop_on_network_thread(void *arg) {
       base_timer_close(&e->expiry_timer, timer_closed, e);
     }
   }
+  engine_quic_states_free(e->qstates);
+  e->qstates = NULL;
   store_close(e->store);
   e->store = NULL;
   props_free(e->props);
@@ -286,6 +334,12 @@ static void engine_destroy(engine *e) {
 int engine_new(const engine_params *params, engine **out) {
   if (!params || !out)
     return CRONC_ERR_INVALID_ARGUMENT;
+  /* HTTP/3-only needs QUIC; a disk cache needs a place on disk. */
+  if ((params->http3_only && !params->enable_quic) ||
+      (params->cache_mode >= ENGINE_CACHE_DISK_NO_HTTP &&
+       !(params->storage_path && params->storage_path[0])) ||
+      params->cache_mode < ENGINE_CACHE_DISABLED || params->cache_mode > ENGINE_CACHE_DISK)
+    return CRONC_ERR_INVALID_ARGUMENT;
   *out = NULL;
   engine *e = calloc(1, sizeof *e);
   if (!e)
@@ -304,8 +358,8 @@ int engine_new(const engine_params *params, engine **out) {
   e->params.storage_path = e->storage_path;
   if ((params->extra_ca_file && !(e->extra_ca_file = strdup(params->extra_ca_file))) ||
       (params->host_resolver_rules && !(e->host_rules = strdup(params->host_resolver_rules))) ||
-      !(e->user_agent = strdup(params->user_agent ? params->user_agent
-                                                  : "cronc/" CRONC_VERSION_STRING))) {
+      !(e->user_agent =
+            strdup(params->user_agent ? params->user_agent : "cronc/" CRONC_VERSION_STRING))) {
     engine_destroy(e);
     free(e);
     return CRONC_ERR_OUT_OF_MEMORY;
@@ -374,6 +428,7 @@ stream_factory *engine_stream_factory_impl(engine *e) { return e->factory; }
 http_transaction_factory *engine_transaction_factory(engine *e) {
   return e->network_layer ? http_network_layer_base(e->network_layer) : NULL;
 }
+quic_pool *engine_quic_pool(engine *e) { return e->quic; }
 const char *engine_user_agent(const engine *e) { return e->user_agent; }
 
 void engine_add_request(engine *e, engine_request_link *link) {

@@ -92,7 +92,7 @@ typedef struct engine_params {
   engine_cache_mode cache_mode;
   int64_t cache_max_bytes; /* 0 = 50 MB */
   /* QUIC. */
-  bool http3_only;                 /* every https request over QUIC to the origin (diagnosis) */
+  bool http3_only;                    /* every https request over QUIC to the origin (diagnosis) */
   uint64_t quic_handshake_timeout_ms; /* 0 = 10 s */
   uint64_t quic_idle_timeout_ms;      /* 0 = 30 s */
 } engine_params;
@@ -127,6 +127,9 @@ stream_factory *engine_stream_factory_impl(engine *e);
  * configured, else the network layer (DESIGN.md, step 1). NULL after
  * shutdown. */
 http_transaction_factory *engine_transaction_factory(engine *e);
+/* The QUIC session pool (NULL when QUIC is off). */
+struct quic_pool;
+struct quic_pool *engine_quic_pool(engine *e);
 const char *engine_user_agent(const engine *e);
 /* Requests register so shutdown can cancel them (network thread). */
 typedef struct engine_request_link {

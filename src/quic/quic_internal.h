@@ -136,6 +136,9 @@ uint64_t quic_conn_now_ns(quic_conn *c);
 void quic_conn_write(quic_conn *c);
 /* Fails the connection: every stream gets `error`. Safe anywhere. */
 void quic_conn_fail(quic_conn *c, int error);
+/* Submits queued streams that may go now (handshake or 0-RTT, stream
+ * credit); a queued stream with a send callback gets send_done set. */
+void quic_conn_submit_queued(quic_conn *c);
 /* Runs owner and stream callbacks that became due. */
 void quic_conn_dispatch(quic_conn *c);
 /* Schedules a dispatch on the loop (from inside a user call). */

@@ -5,7 +5,7 @@
 
 #include "cronc/cronc.h"
 
-#define HEADER_LEN (4 + 1 + 1)
+#define HEADER_LEN     (4 + 1 + 1)
 #define BLOB_LEN(sess) (HEADER_LEN + 8 * QUIC_TICKET_TP_COUNT + 4 + (sess))
 
 static const uint8_t magic[4] = {'C', 'Q', 'T', 'K'};
@@ -92,8 +92,8 @@ int quic_ticket_decode(const uint8_t *blob, size_t len, quic_ticket *out) {
   if (!out)
     return CRONC_ERR_INVALID_ARGUMENT;
   memset(out, 0, sizeof *out);
-  if (!blob || len < BLOB_LEN(1) || memcmp(blob, magic, 4) != 0 ||
-      blob[4] != QUIC_TICKET_VERSION || blob[5] != QUIC_TICKET_TP_COUNT)
+  if (!blob || len < BLOB_LEN(1) || memcmp(blob, magic, 4) != 0 || blob[4] != QUIC_TICKET_VERSION ||
+      blob[5] != QUIC_TICKET_TP_COUNT)
     return CRONC_ERR_INVALID_ARGUMENT;
   const uint8_t *p = blob + HEADER_LEN;
   uint64_t v[QUIC_TICKET_TP_COUNT];

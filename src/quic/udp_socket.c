@@ -266,8 +266,8 @@ int udp_socket_send(udp_socket *s, const uint8_t *buf, size_t len, size_t segmen
     update_poll(s);
     return CRONC_ERR_IO_PENDING;
   }
-  if (len > segment && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT ||
-                        errno == EOPNOTSUPP)) {
+  if (len > segment &&
+      (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
     s->gso = false; /* no GSO here (device or kernel): one packet per message */
     return send_plain(s, buf, len, segment);
   }

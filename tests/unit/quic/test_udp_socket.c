@@ -1,0 +1,161 @@
+/* Tests of quic/udp_socket on loopback: a GSO batch arrives as separate
+ * datagrams, received batches come through recvmmsg/GRO split back into
+ * packets, and a port with nothing listening reports
+ * ERR_CONNECTION_REFUSED. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/thread.h"
+#include "cronc/cronc.h"
+#include "quic/udp_socket.h"
+#include "support/net_test_util.h"
+
+typedef struct fixture {
+  uv_loop_t loop;
+  base_runner *runner;
+} fixture;
+
+typedef struct sink {
+  size_t datagrams, bytes, batches;
+  size_t sizes[256];
+  int error;
+  bool got_error;
+  bool enough;
+  size_t want;
+} sink;
+
+static void on_dgram(void *ud, const uint8_t *d, size_t len) {
+  sink *s = ud;
+  if (s->datagrams < 256)
+    s->sizes[s->datagrams] = len;
+  s->datagrams++;
+  s->bytes += len;
+  if (s->datagrams >= s->want)
+    s->enough = true;
+}
+static void on_batch(void *ud) { ((sink *)ud)->batches++; }
+static void on_writable(void *ud) { (void)ud; }
+static void on_error(void *ud, int err) {
+  sink *s = ud;
+  s->error = err;
+  s->got_error = true;
+}
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  assert_int_equal(base_runner_new_on_loop(&f->loop, &f->runner), 0);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  assert_int_equal(base_runner_free(f->runner), 0);
+  test_loop_run_for(&f->loop, 20);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  free(f);
+  return 0;
+}
+
+static const udp_socket_callbacks k_cbs = {on_dgram, on_batch, on_writable, on_error};
+
+static void test_gso_batch_arrives_as_separate_datagrams(void **state) {
+  fixture *f = *state;
+  /* receiver: a plain bound udp_socket connected to the sender's address */
+  int probe = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in ra = {.sin_family = AF_INET};
+  ra.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t rl = sizeof ra;
+  assert_int_equal(bind(probe, (struct sockaddr *)&ra, sizeof ra), 0);
+  getsockname(probe, (struct sockaddr *)&ra, &rl);
+  sink tx = {0};
+  udp_socket *sender = NULL;
+  assert_int_equal(
+      udp_socket_open(f->runner, (struct sockaddr *)&ra, sizeof ra, &k_cbs, &tx, &sender), 0);
+  /* 9 packets of 1200 bytes and a last one of 500, in one call */
+  size_t len = 9 * 1200 + 500;
+  uint8_t *buf = malloc(len);
+  for (size_t i = 0; i < len; i++)
+    buf[i] = (uint8_t)i;
+  assert_int_equal(udp_socket_send(sender, buf, len, 1200), 0);
+  size_t got = 0, bytes = 0;
+  uint8_t in[2048];
+  for (int i = 0; i < 10; i++) {
+    ssize_t n = recv(probe, in, sizeof in, 0);
+    assert_true(n > 0);
+    assert_int_equal(n, i < 9 ? 1200 : 500);
+    assert_memory_equal(in, buf + (size_t)i * 1200, (size_t)n);
+    got++;
+    bytes += (size_t)n;
+  }
+  assert_int_equal(got, 10);
+  assert_int_equal(bytes, len);
+  /* Now the other way: 10 packets sent back arrive one by one (GRO or
+   * not) through recvmmsg. */
+  socklen_t sl;
+  const struct sockaddr *saddr = udp_socket_local_addr(sender, &sl);
+  assert_int_equal(connect(probe, saddr, sl), 0);
+  for (int i = 0; i < 10; i++)
+    assert_int_equal(send(probe, buf, 1200, 0), 1200);
+  tx.want = 10;
+  assert_true(test_loop_run_until(&f->loop, &tx.enough, 2000));
+  assert_int_equal(tx.datagrams, 10);
+  for (int i = 0; i < 10; i++)
+    assert_int_equal(tx.sizes[i], 1200);
+  assert_true(tx.batches >= 1);
+  free(buf);
+  close(probe);
+  udp_socket_close(sender);
+  test_loop_run_for(&f->loop, 10);
+}
+
+static void test_nothing_listening_is_connection_refused(void **state) {
+  fixture *f = *state;
+  uint16_t port = test_free_port("127.0.0.1", true);
+  struct sockaddr_storage ss;
+  assert_true(test_sockaddr(&ss, "127.0.0.1", port));
+  sink s = {0};
+  udp_socket *u = NULL;
+  assert_int_equal(udp_socket_open(f->runner, (struct sockaddr *)&ss, sizeof(struct sockaddr_in),
+                                   &k_cbs, &s, &u),
+                   0);
+  assert_int_equal(udp_socket_send(u, (const uint8_t *)"ping", 4, 4), 0);
+  assert_true(test_loop_run_until(&f->loop, &s.got_error, 2000));
+  assert_int_equal(s.error, CRONC_ERR_CONNECTION_REFUSED);
+  udp_socket_close(u);
+  test_loop_run_for(&f->loop, 10);
+}
+
+static void test_bad_address_rejected(void **state) {
+  fixture *f = *state;
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  ss.ss_family = AF_UNIX;
+  sink s = {0};
+  udp_socket *u = (udp_socket *)1;
+  assert_int_equal(udp_socket_open(f->runner, (struct sockaddr *)&ss, sizeof ss, &k_cbs, &s, &u),
+                   CRONC_ERR_ADDRESS_INVALID);
+  assert_null(u);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_gso_batch_arrives_as_separate_datagrams, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_nothing_listening_is_connection_refused, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_bad_address_rejected, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
