@@ -37,8 +37,10 @@ struct h2_http_stream {
   void *body_ud;
   uint8_t *body_buf;
   size_t body_len;
-  size_t body_got; /* bytes written into body_buf while pending */
-  h2_http_stream *next;
+  size_t body_got;             /* bytes written into body_buf while pending */
+  h2_http_stream *next, *prev; /* the connection's streams */
+  h2_http_stream *ready_next;  /* the connection's ready list */
+  bool in_ready;
   /* upload */
   const uint8_t *upload;
   size_t upload_len, upload_off;
@@ -69,6 +71,10 @@ struct h2_conn {
   size_t streams_made;
   http_load_timing timing;
   h2_http_stream *streams;
+  /* Streams whose pending read got bytes (or an end) during this receive:
+   * completed after the whole socket read went through the session, so
+   * that cost is per ready stream, not per open stream. */
+  h2_http_stream *ready;
   uint8_t *rbuf;
   h2_slice slices[H2_CONN_MAX_SLICES];
   socket_iovec iov[H2_CONN_MAX_SLICES];
@@ -182,6 +188,14 @@ static void st_on_headers(h2_stream *st, int status, const h2_header *h, size_t 
   }
 }
 
+static void mark_ready(h2_http_stream *s) {
+  if (s->in_ready || !s->body_cb)
+    return;
+  s->in_ready = true;
+  s->ready_next = s->conn->ready;
+  s->conn->ready = s;
+}
+
 static void st_on_data(h2_stream *st, const uint8_t *data, size_t len, void *ud) {
   h2_http_stream *s = ud;
   /* Straight into a waiting read buffer when there is one. */
@@ -190,6 +204,8 @@ static void st_on_data(h2_stream *st, const uint8_t *data, size_t len, void *ud)
     size_t take = len < room ? len : room;
     memcpy(s->body_buf + s->body_got, data, take);
     s->body_got += take;
+    if (take)
+      mark_ready(s);
     h2_stream_consumed(st, take);
     data += take;
     len -= take;
@@ -201,6 +217,7 @@ static void st_on_data(h2_stream *st, const uint8_t *data, size_t len, void *ud)
       s->h2 = NULL;
       s->closed = true;
       s->close_error = CRONC_ERR_OUT_OF_MEMORY;
+      mark_ready(s);
     } else {
       ch->next = NULL;
       ch->len = len;
@@ -218,23 +235,21 @@ static void st_on_data(h2_stream *st, const uint8_t *data, size_t len, void *ud)
    * land in the caller's buffer too instead of the queue. */
 }
 
-/* Completes the body reads that got data during the last receive. Callbacks
- * may close streams (unlinking them), so the walk restarts after each. */
+/* Completes the body reads that got data during the last receive.
+ * Callbacks may close streams; a closed stream leaves the ready list in
+ * hs_close, so popping one at a time stays valid. */
 static void conn_complete_reads(h2_conn *c) {
-  for (;;) {
-    h2_http_stream *found = NULL;
-    for (h2_http_stream *s = c->streams; s; s = s->next)
-      if (s->body_cb && (s->body_got || s->closed)) {
-        found = s;
-        break;
-      }
-    if (!found)
-      return;
-    http_io_cb cb = found->body_cb;
-    found->body_cb = NULL;
-    int rv = found->body_got ? (int)found->body_got : found->close_error;
-    found->body_got = 0;
-    cb(found->body_ud, rv);
+  while (c->ready) {
+    h2_http_stream *s = c->ready;
+    c->ready = s->ready_next;
+    s->in_ready = false;
+    if (!s->body_cb || !(s->body_got || s->closed))
+      continue;
+    http_io_cb cb = s->body_cb;
+    s->body_cb = NULL;
+    int rv = s->body_got ? (int)s->body_got : s->close_error;
+    s->body_got = 0;
+    cb(s->body_ud, rv);
   }
 }
 
@@ -570,11 +585,18 @@ static void hs_close(http_stream *b, bool not_reusable) {
     h2_stream_cancel(s->h2);
     s->h2 = NULL;
   }
-  for (h2_http_stream **pp = &c->streams; *pp; pp = &(*pp)->next)
-    if (*pp == s) {
-      *pp = s->next;
-      break;
-    }
+  if (s->prev)
+    s->prev->next = s->next;
+  else
+    c->streams = s->next;
+  if (s->next)
+    s->next->prev = s->prev;
+  if (s->in_ready)
+    for (h2_http_stream **pp = &c->ready; *pp; pp = &(*pp)->ready_next)
+      if (*pp == s) {
+        *pp = s->ready_next;
+        break;
+      }
   while (s->q_head) {
     body_chunk *ch = s->q_head;
     s->q_head = ch->next;
@@ -656,6 +678,8 @@ http_stream *h2_conn_new_stream(h2_conn *c) {
     s->timing = c->timing;
   h1_headers_init(&s->headers);
   s->next = c->streams;
+  if (c->streams)
+    c->streams->prev = s;
   c->streams = s;
   return &s->base;
 }
