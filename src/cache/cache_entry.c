@@ -52,8 +52,7 @@ static void put_bytes32(strbuf *b, const void *p, size_t n) {
 }
 
 int cache_entry_encode(const cache_entry_meta *m, strbuf *out) {
-  if (h1_headers_count(&m->head) > CACHE_ENTRY_MAX_FIELDS ||
-      m->vary.count > CACHE_ENTRY_MAX_FIELDS)
+  if (h1_headers_count(&m->head) > CACHE_ENTRY_MAX_FIELDS || m->vary.count > CACHE_ENTRY_MAX_FIELDS)
     return CRONC_ERR_CACHE_WRITE_FAILURE;
   size_t start = out->len;
   strbuf_append(out, "CRCE", 4);
@@ -129,8 +128,7 @@ static uint16_t get_u16(reader *r) {
 
 static uint32_t get_u32(reader *r) {
   const uint8_t *p = take(r, 4);
-  return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
-           : 0;
+  return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24 : 0;
 }
 
 static uint64_t get_u64(reader *r) {
@@ -220,8 +218,7 @@ static int decode(reader *r, cache_entry_meta *m) {
     const char *n = get_bytes32(r, &nl);
     uint8_t present = get_u8(r);
     const char *v = get_bytes32(r, &vl);
-    if (r->bad || !valid_name(n, nl) || present > 1 || !valid_value(v, vl) ||
-        (!present && vl != 0))
+    if (r->bad || !valid_name(n, nl) || present > 1 || !valid_value(v, vl) || (!present && vl != 0))
       return CRONC_ERR_CACHE_READ_FAILURE;
     if ((rv = cache_vary_add(&m->vary, n, nl, present == 1, v ? v : "", vl)) != CRONC_OK)
       return rv;

@@ -29,13 +29,13 @@
 #include "cache/cache_policy.h"
 #include "http/h1_parser.h"
 
-#define CACHE_ENTRY_VERSION   1
-#define CACHE_ENTRY_MAX_META  (1024 * 1024) /* larger metadata is refused */
+#define CACHE_ENTRY_VERSION    1
+#define CACHE_ENTRY_MAX_META   (1024 * 1024) /* larger metadata is refused */
 #define CACHE_ENTRY_MAX_FIELDS 1024
 
 typedef struct cache_entry_meta {
-  h1_headers head; /* the persisted response head */
-  cache_vary vary; /* request values of the Vary fields */
+  h1_headers head;          /* the persisted response head */
+  cache_vary vary;          /* request values of the Vary fields */
   int64_t request_time_us;  /* wall time the request was sent */
   int64_t response_time_us; /* wall time the head arrived */
   uint64_t body_size;       /* bytes of the stored body */

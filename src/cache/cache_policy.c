@@ -198,16 +198,16 @@ bool cache_parse_http_date(const char *s, size_t len, int64_t *out_us) {
         }
       }
       /* Week days and "GMT"/"UTC" are skipped; other words are junk. */
-      if (!found && !ieq(t, tl, "gmt") && !ieq(t, tl, "utc") && !(tl >= 3 && iprefix(t, 3, "mon")) &&
-          !iprefix(t, 3, "tue") && !iprefix(t, 3, "wed") && !iprefix(t, 3, "thu") &&
-          !iprefix(t, 3, "fri") && !iprefix(t, 3, "sat") && !iprefix(t, 3, "sun"))
+      if (!found && !ieq(t, tl, "gmt") && !ieq(t, tl, "utc") &&
+          !(tl >= 3 && iprefix(t, 3, "mon")) && !iprefix(t, 3, "tue") && !iprefix(t, 3, "wed") &&
+          !iprefix(t, 3, "thu") && !iprefix(t, 3, "fri") && !iprefix(t, 3, "sat") &&
+          !iprefix(t, 3, "sun"))
         return false;
     } else {
       return false;
     }
   }
-  if (day < 1 || day > 31 || month < 1 || year < 0 || hour < 0 || hour > 23 || min > 59 ||
-      sec > 60)
+  if (day < 1 || day > 31 || month < 1 || year < 0 || hour < 0 || hour > 23 || min > 59 || sec > 60)
     return false;
   if (year < 100)
     year += year < 70 ? 2000 : 1900;
@@ -351,8 +351,7 @@ bool cache_response_is_storable(const h1_headers *h) {
 
 static const char *const k_not_persisted[] = {
     /* hop-by-hop */
-    "connection", "proxy-connection", "keep-alive", "te", "trailer", "transfer-encoding",
-    "upgrade",
+    "connection", "proxy-connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
     /* cookies */
     "set-cookie", "set-cookie2", "clear-site-data",
     /* challenges */
@@ -407,12 +406,25 @@ int cache_copy_persisted_headers(const h1_headers *src, h1_headers *out) {
 
 /* ---- 304 ----------------------------------------------------------------- */
 
-static const char *const k_non_updated[] = {
-    "connection",       "proxy-connection",   "keep-alive",          "www-authenticate",
-    "proxy-authenticate", "proxy-authorization", "te",                "trailer",
-    "transfer-encoding", "upgrade",            "content-location",    "content-md5",
-    "etag",             "content-encoding",   "content-range",       "content-type",
-    "content-length",   "x-frame-options",    "x-xss-protection"};
+static const char *const k_non_updated[] = {"connection",
+                                            "proxy-connection",
+                                            "keep-alive",
+                                            "www-authenticate",
+                                            "proxy-authenticate",
+                                            "proxy-authorization",
+                                            "te",
+                                            "trailer",
+                                            "transfer-encoding",
+                                            "upgrade",
+                                            "content-location",
+                                            "content-md5",
+                                            "etag",
+                                            "content-encoding",
+                                            "content-range",
+                                            "content-type",
+                                            "content-length",
+                                            "x-frame-options",
+                                            "x-xss-protection"};
 
 bool cache_header_is_updated_by_304(const char *name, size_t name_len) {
   for (size_t i = 0; i < sizeof k_non_updated / sizeof *k_non_updated; i++)
@@ -574,8 +586,8 @@ bool cache_vary_matches(const cache_vary *v, const h1_headers *req) {
     bool present = request_value(req, f->name, &val);
     if (present != f->present)
       ok = false;
-    else if (present && (val.len != f->value_len ||
-                          (val.len && memcmp(val.data, f->value, val.len) != 0)))
+    else if (present &&
+             (val.len != f->value_len || (val.len && memcmp(val.data, f->value, val.len) != 0)))
       ok = false;
   }
   strbuf_free(&val);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/strbuf.h"
+#include "cache/http_cache.h"
 #include "cronc/cronc.h"
 #include "engine/quic_states.h"
 #include "http/quic_hints.h"
@@ -31,6 +32,7 @@ struct engine {
   quic_pool *quic;             /* NULL when QUIC is off */
   engine_quic_states *qstates; /* 0-RTT state per server id */
   http_network_layer *network_layer;
+  http_cache *cache;            /* NULL when the HTTP cache is off */
   engine_request_link requests; /* circular list head */
   props *props;
   store *store;
@@ -147,6 +149,36 @@ static int start_quic(engine *e) {
   return quic_pool_new(&qp, &e->quic);
 }
 
+/* The HTTP cache in front of the network layer (DESIGN.md, step 1): in
+ * memory, or on disk under <storage_path>/cache. */
+static int start_cache(engine *e) {
+  int64_t max = e->params.cache_max_bytes > 0 ? e->params.cache_max_bytes : 50 * 1024 * 1024;
+  cache_backend *b = NULL;
+  if (e->params.cache_mode == ENGINE_CACHE_IN_MEMORY) {
+    b = cache_mem_backend_new(max);
+    if (!b)
+      return CRONC_ERR_OUT_OF_MEMORY;
+  } else {
+    if (!e->storage_path)
+      return CRONC_ERR_INVALID_ARGUMENT; /* a disk cache needs a storage path */
+    strbuf dir = STRBUF_INIT;
+    strbuf_appendf(&dir, "%s/cache", e->storage_path);
+    int rv = strbuf_failed(&dir) ? CRONC_ERR_OUT_OF_MEMORY
+                                 : cache_disk_backend_new(strbuf_cstr(&dir), max, e->nl, &b);
+    strbuf_free(&dir);
+    if (rv != CRONC_OK)
+      return rv;
+  }
+  http_cache_params cp;
+  http_cache_params_init(&cp);
+  cp.network = http_network_layer_base(e->network_layer);
+  cp.backend = b;
+  cp.clock = e->clock;
+  cp.nl = e->nl;
+  cp.runner = e->runner;
+  return http_cache_new(&cp, &e->cache);
+}
+
 /* Runs on the network thread: everything that lives there is made here. */
 static void start_on_network_thread(void *arg) {
   engine *e = arg;
@@ -225,6 +257,10 @@ static void start_on_network_thread(void *arg) {
     if (!e->network_layer)
       trv = CRONC_ERR_OUT_OF_MEMORY;
   }
+  /* Disk without HTTP keeps server properties on disk but no responses. */
+  if (trv == CRONC_OK &&
+      (e->params.cache_mode == ENGINE_CACHE_IN_MEMORY || e->params.cache_mode == ENGINE_CACHE_DISK))
+    trv = start_cache(e);
 
   if (trv != CRONC_OK) {
     e->start_error = trv;
@@ -260,6 +296,8 @@ static void stop_on_network_thread(void *arg) {
   /* Running requests are cancelled first: each gets its canceled callback. */
   while (e->requests.next && e->requests.next != &e->requests)
     e->requests.next->cancel(e->requests.next);
+  http_cache_free(e->cache);
+  e->cache = NULL;
   http_network_layer_free(e->network_layer);
   e->network_layer = NULL;
   quic_pool_free(e->quic);
@@ -426,6 +464,8 @@ http_stream_factory *engine_stream_factory(engine *e) {
 }
 stream_factory *engine_stream_factory_impl(engine *e) { return e->factory; }
 http_transaction_factory *engine_transaction_factory(engine *e) {
+  if (e->cache)
+    return http_cache_base(e->cache);
   return e->network_layer ? http_network_layer_base(e->network_layer) : NULL;
 }
 quic_pool *engine_quic_pool(engine *e) { return e->quic; }
