@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "cronc/cronc.h"
 #include "quic/quic_internal.h"
 
@@ -121,6 +122,9 @@ static int cb_end_headers(nghttp3_conn *h3, int64_t id, int fin, void *ud, void 
   s->interim = tmp;
   h1_headers_clear(&s->interim);
   s->headers_done = true;
+  if (s->req)
+    quic_conn_log(s->conn, s->req->source, NETLOG_TYPE_QUIC_HTTP_STREAM_READ_RESPONSE_HEADERS,
+                  "{\"stream_id\":%lld,\":status\":%d}", (long long)id, s->headers.status);
   return 0;
 }
 
@@ -159,6 +163,8 @@ static int cb_reset_stream(nghttp3_conn *h3, int64_t id, uint64_t app_error, voi
 static int cb_shutdown(nghttp3_conn *h3, int64_t id, void *ud) {
   (void)h3;
   quic_conn *c = ud;
+  quic_conn_log(c, c->source, NETLOG_TYPE_QUIC_SESSION_GOAWAY_FRAME_RECEIVED,
+                "{\"stream_id\":%lld}", (long long)id);
   c->goaway = true;
   if (id < c->goaway_id)
     c->goaway_id = id;
@@ -321,6 +327,19 @@ int h3_submit(quic_conn *c, quic_stream *s) {
   }
   s->submitted = true;
   s->sent_early = !c->handshake_done;
+  if (netlog_is_capturing(c->netlog)) {
+    /* The method alone: header values may be private; JSON-escaped as a
+     * method is the caller's string. */
+    strbuf sb;
+    strbuf_init(&sb);
+    strbuf_appendf(&sb, "{\"stream_id\":%lld,\"early_data\":%s,\":method\":", (long long)id,
+                   s->sent_early ? "true" : "false");
+    strbuf_json_cstr(&sb, req->method);
+    strbuf_append_char(&sb, '}');
+    netlog_add(c->netlog, req->source, NETLOG_TYPE_QUIC_HTTP_STREAM_SEND_REQUEST_HEADERS,
+               NETLOG_PHASE_NONE, strbuf_failed(&sb) ? NULL : strbuf_cstr(&sb));
+    strbuf_free(&sb);
+  }
   quic_conn_write(c);
   return CRONC_OK;
 }
@@ -383,7 +402,9 @@ int h3_on_stream_close(quic_conn *c, uint32_t flags, int64_t id, uint64_t app_er
 }
 
 int h3_on_stream_reset(quic_conn *c, int64_t id, uint64_t app_error) {
-  (void)app_error;
+  quic_conn_log(c, c->source, NETLOG_TYPE_HTTP3_STREAM_RESET,
+                "{\"stream_id\":%lld,\"error_code\":%llu}", (long long)id,
+                (unsigned long long)app_error);
   if (c->h3 && nghttp3_conn_shutdown_stream_read(c->h3, id) != 0)
     return NGTCP2_ERR_CALLBACK_FAILURE;
   return 0;

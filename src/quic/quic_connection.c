@@ -5,9 +5,12 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "cronc/cronc.h"
 #include "quic/quic_internal.h"
 #include "quic/quic_ticket.h"
@@ -34,6 +37,66 @@
 static void conn_die(quic_conn *c, int error);
 
 uint64_t quic_conn_now_ns(quic_conn *c) { return (uint64_t)base_clock_ticks(c->clock) * 1000u; }
+
+/* ---- NetLog ------------------------------------------------------------------------------ */
+
+void quic_conn_log(quic_conn *c, netlog_source source, netlog_event_type type, const char *fmt,
+                   ...) {
+  if (!netlog_is_capturing(c->netlog))
+    return;
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  netlog_add(c->netlog, source, type, NETLOG_PHASE_NONE,
+             n >= 0 && (size_t)n < sizeof buf ? buf : NULL);
+}
+
+/* QUIC_SESSION begin: the server id, the destination address and whether
+ * the connection tries to resume (0-RTT). */
+static void log_session_begin(quic_conn *c, const struct sockaddr *peer) {
+  c->nl_begun = true;
+  if (!netlog_is_capturing(c->netlog))
+    return;
+  char addr[INET6_ADDRSTRLEN] = "";
+  uint16_t dport = 0;
+  if (peer->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
+    inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof addr);
+    dport = ntohs(a->sin6_port);
+  } else if (peer->sa_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
+    inet_ntop(AF_INET, &a->sin_addr, addr, sizeof addr);
+    dport = ntohs(a->sin_port);
+  }
+  strbuf sb;
+  strbuf_init(&sb);
+  strbuf_append_str(&sb, "{\"host\":");
+  strbuf_json_cstr(&sb, c->host);
+  strbuf_appendf(&sb,
+                 ",\"port\":%u,\"dest\":\"%s%s%s:%u\",\"resumed_attempt\":%s,"
+                 "\"version\":\"RFC_V1\"}",
+                 c->port, peer->sa_family == AF_INET6 ? "[" : "", addr,
+                 peer->sa_family == AF_INET6 ? "]" : "", dport,
+                 c->early_attempted ? "true" : "false");
+  netlog_add(c->netlog, c->source, NETLOG_TYPE_QUIC_SESSION, NETLOG_PHASE_BEGIN,
+             strbuf_failed(&sb) ? NULL : strbuf_cstr(&sb));
+  strbuf_free(&sb);
+}
+
+/* QUIC_SESSION_CLOSED then the QUIC_SESSION end, once. */
+static void log_session_end(quic_conn *c, int error) {
+  if (!c->nl_begun || c->nl_ended)
+    return;
+  c->nl_ended = true;
+  if (!netlog_is_capturing(c->netlog))
+    return;
+  char buf[48];
+  snprintf(buf, sizeof buf, "{\"net_error\":%d}", error);
+  netlog_add(c->netlog, c->source, NETLOG_TYPE_QUIC_SESSION_CLOSED, NETLOG_PHASE_NONE, buf);
+  netlog_add(c->netlog, c->source, NETLOG_TYPE_QUIC_SESSION, NETLOG_PHASE_END, buf);
+}
 
 /* ---- ngtcp2 callbacks -------------------------------------------------------------- */
 
@@ -100,6 +163,7 @@ static int early_data_rejected_cb(ngtcp2_conn *conn, void *ud) {
   (void)conn;
   quic_conn *c = ud;
   c->early_rejected = true;
+  netlog_add_event(c->netlog, c->source, NETLOG_TYPE_QUIC_SESSION_ZERO_RTT_REJECTED, NULL);
   h3_teardown(c);
   /* Re-queue submitted streams in front, in their original order. */
   quic_stream *front = NULL, **tail = &front;
@@ -257,6 +321,11 @@ static int ticket_hook(gnutls_session_t session, unsigned htype, unsigned when, 
 static int error_from_peer_close(quic_conn *c) {
   ngtcp2_connection_close_error e;
   ngtcp2_conn_get_connection_close_error(c->conn, &e);
+  quic_conn_log(c, c->source, NETLOG_TYPE_QUIC_SESSION_CONNECTION_CLOSE_FRAME_RECEIVED,
+                "{\"quic_error\":%llu,\"application\":%s,\"frame_type\":%llu}",
+                (unsigned long long)e.error_code,
+                e.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION ? "true" : "false",
+                (unsigned long long)e.frame_type);
   if (!c->handshake_done)
     return CRONC_ERR_QUIC_HANDSHAKE_FAILED;
   bool clean = (e.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION &&
@@ -524,6 +593,7 @@ static void conn_die(quic_conn *c, int error) {
   c->unusable = true;
   if (!c->handshake_done)
     netlog_add_net_error(c->netlog, c->source, NETLOG_TYPE_FAILED, c->error);
+  log_session_end(c, c->error);
   if (c->timer_open)
     base_timer_stop(&c->timer);
   if (c->udp) {
@@ -676,6 +746,13 @@ void quic_conn_dispatch(quic_conn *c) {
   if (c->owner_ref && !c->hs_reported && (c->handshake_done || c->dead)) {
     c->hs_reported = true;
     c->cbs.on_handshake(c->ud, c, c->handshake_done ? CRONC_OK : c->error);
+  }
+  if (c->confirmed && !c->nl_confirmed && !c->dead) {
+    c->nl_confirmed = true;
+    quic_conn_log(c, c->source, NETLOG_TYPE_QUIC_SESSION_HANDSHAKE_CONFIRMED,
+                  "{\"srtt_us\":%lld,\"zero_rtt\":%s,\"resumed\":%s}",
+                  (long long)quic_conn_smoothed_rtt_us(c), c->early_accepted ? "true" : "false",
+                  c->resumed ? "true" : "false");
   }
   if (c->owner_ref && c->confirmed && !c->confirmed_reported && !c->dead) {
     c->confirmed_reported = true;
@@ -887,6 +964,7 @@ int quic_conn_new(const quic_conn_params *p, quic_conn **out) {
     ngtcp2_conn_set_early_remote_transport_params(c->conn, &tp);
   }
   c->timing.connect_start = c->timing.ssl_start = base_clock_ticks(c->clock);
+  log_session_begin(c, p->peer);
   if (c->early_attempted) {
     rv = h3_setup(c);
     if (rv != CRONC_OK)
@@ -901,6 +979,7 @@ int quic_conn_new(const quic_conn_params *p, quic_conn **out) {
   return CRONC_OK;
 
 fail:
+  log_session_end(c, rv);
   c->owner_ref = false;
   c->dead = true;
   if (c->udp) {

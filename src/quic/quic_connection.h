@@ -24,6 +24,16 @@
  * (a clean close by the peer before a response ended) or ERR_TIMED_OUT
  * (idle timeout).
  *
+ * NetLog (source QUIC_SESSION, quic_conn_source()): QUIC_SESSION begin
+ * {host, port, dest, resumed_attempt} / end {net_error} (after
+ * QUIC_SESSION_CLOSED), QUIC_SESSION_HANDSHAKE_CONFIRMED {srtt_us, zero_rtt,
+ * resumed}, _ZERO_RTT_REJECTED, _GOAWAY_FRAME_RECEIVED {stream_id},
+ * _CONNECTION_CLOSE_FRAME_RECEIVED {quic_error, application, frame_type},
+ * HTTP3_STREAM_RESET {stream_id, error_code}. On the request's source
+ * (http_request_info.source): QUIC_HTTP_STREAM_SEND_REQUEST_HEADERS
+ * {stream_id, early_data, :method} and _READ_RESPONSE_HEADERS {stream_id,
+ * :status}; the pool adds QUIC_SESSION_POOL_USE_EXISTING_SESSION.
+ *
  * Ownership: the owner (the session pool) holds one reference, released
  * with quic_conn_release(); each http_stream holds the connection too. The
  * connection frees itself when both are gone. Owner callbacks run on the

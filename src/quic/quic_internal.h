@@ -120,6 +120,10 @@ struct quic_conn {
   size_t pending_ticket_len;
   size_t streams_made;
   http_load_timing timing;
+  /* NetLog: QUIC_SESSION begun / ended, HANDSHAKE_CONFIRMED logged. */
+  bool nl_begun;
+  bool nl_ended;
+  bool nl_confirmed;
 
   quic_stream *streams;
   quic_stream *q_head, *q_tail; /* waiting for stream credit / handshake */
@@ -131,6 +135,10 @@ struct quic_conn {
 
 /* quic_connection.c */
 uint64_t quic_conn_now_ns(quic_conn *c);
+/* Adds a NONE-phase event with params built by printf (skipped, params
+ * unformatted, when nobody captures). */
+void quic_conn_log(quic_conn *c, netlog_source source, netlog_event_type type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Writes as much as congestion control, pacing and flow control allow (or
  * marks a write pending when called inside a library call). */
 void quic_conn_write(quic_conn *c);

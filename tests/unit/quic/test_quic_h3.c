@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "base/netlog.h"
 #include "base/thread.h"
 #include "cronc/cronc.h"
 #include "dns/host_resolver.h"
@@ -59,7 +60,18 @@ static void tm_save(void *ud, const char *host, uint16_t port, bool privacy, con
   t->saves++;
 }
 
+/* NetLog entries as an observer saw them (params copied). */
+typedef struct logged {
+  netlog_event_type type;
+  netlog_source source;
+  netlog_phase phase;
+  char *params;
+} logged;
+
 typedef struct fixture {
+  netlog *nl;
+  logged *log;
+  size_t nlog, caplog;
   uv_loop_t loop;
   base_runner *runner;
   tls_context *tls;
@@ -87,6 +99,7 @@ static quic_pool *new_pool(fixture *f, uint64_t hs_timeout_ms, uint64_t idle_ms)
   p.resolver = f->dns;
   p.handshake_timeout_ms = hs_timeout_ms;
   p.idle_timeout_ms = idle_ms;
+  p.netlog = f->nl;
   p.tickets = (quic_ticket_store){tm_load, tm_save, &f->tickets};
   p.observer = on_event;
   p.observer_ud = f;
@@ -95,9 +108,25 @@ static quic_pool *new_pool(fixture *f, uint64_t hs_timeout_ms, uint64_t idle_ms)
   return pool;
 }
 
+static void on_netlog(const netlog_entry *e, void *ud) {
+  fixture *f = ud;
+  if (f->nlog == f->caplog) {
+    size_t cap = f->caplog ? f->caplog * 2 : 256;
+    logged *n = realloc(f->log, cap * sizeof *n);
+    if (!n)
+      return;
+    f->log = n;
+    f->caplog = cap;
+  }
+  f->log[f->nlog++] = (logged){e->type, e->source, e->phase, e->params ? strdup(e->params) : NULL};
+}
+
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof(*f));
   assert_non_null(f);
+  f->nl = netlog_new(NULL);
+  assert_non_null(f->nl);
+  assert_non_null(netlog_add_observer(f->nl, on_netlog, f));
   assert_int_equal(uv_loop_init(&f->loop), 0);
   assert_int_equal(base_runner_new_on_loop(&f->loop, &f->runner), 0);
   tls_context_params tp;
@@ -121,8 +150,30 @@ static int teardown(void **state) {
   assert_int_equal(uv_loop_close(&f->loop), 0);
   tls_context_free(f->tls);
   free(f->tickets.blob);
+  netlog_free(f->nl);
+  for (size_t i = 0; i < f->nlog; i++)
+    free(f->log[i].params);
+  free(f->log);
   free(f);
   return 0;
+}
+
+/* Index of the first entry at or after `from` of type/phase on source id
+ * (0 = any source), or -1. */
+static long find_log(const fixture *f, size_t from, netlog_event_type type, netlog_phase phase,
+                     uint32_t source_id) {
+  for (size_t i = from; i < f->nlog; i++)
+    if (f->log[i].type == type && f->log[i].phase == phase &&
+        (!source_id || f->log[i].source.id == source_id))
+      return (long)i;
+  return -1;
+}
+
+static size_t count_log(const fixture *f, netlog_event_type type) {
+  size_t n = 0;
+  for (size_t i = 0; i < f->nlog; i++)
+    n += f->log[i].type == type;
+  return n;
 }
 
 #define REQUIRE_CADDY()                                                                            \
@@ -662,6 +713,219 @@ static void test_server_killed_mid_body_fails_without_hang(void **state) {
   tls_context_free(ctx);
 }
 
+static void test_netlog_session_events_in_order(void **state) {
+  REQUIRE_CADDY();
+  fixture *f = *state;
+  char u[256];
+  url_for(u, sizeof u, "localhost", caddy_server_port(g_caddy), "/small.txt");
+  fetch *x = fetch_new(u, "GET");
+  x->req.source = netlog_source_new(f->nl, NETLOG_SOURCE_URL_REQUEST);
+  fetch_start(f, f->pool, x, "localhost", caddy_server_port(g_caddy));
+  assert_true(test_loop_run_until(&f->loop, &x->done, 10000));
+  assert_int_equal(x->result, 0);
+  uint32_t req1 = x->req.source.id;
+  fetch_free(x);
+  /* HANDSHAKE_DONE may trail the response by a packet. */
+  uint64_t deadline = test_now_ms() + 3000;
+  while (count_log(f, NETLOG_TYPE_QUIC_SESSION_HANDSHAKE_CONFIRMED) == 0 &&
+         test_now_ms() < deadline)
+    test_loop_run_for(&f->loop, 10);
+  /* A second request on the same session. */
+  x = fetch_new(u, "GET");
+  x->req.source = netlog_source_new(f->nl, NETLOG_SOURCE_URL_REQUEST);
+  fetch_start(f, f->pool, x, "localhost", caddy_server_port(g_caddy));
+  assert_true(test_loop_run_until(&f->loop, &x->done, 10000));
+  assert_int_equal(x->result, 0);
+  uint32_t req2 = x->req.source.id;
+  fetch_free(x);
+  quic_pool_free(f->pool);
+  f->pool = NULL;
+  test_loop_run_for(&f->loop, 50);
+
+  /* The session that carried the requests ("localhost" may first try ::1,
+   * which Caddy does not bind: that attempt is a session of its own, ended
+   * with ERR_CONNECTION_REFUSED): begin (server id, destination, no
+   * resumption), handshake confirmed with an RTT, closed, end - in order. */
+  long hc = find_log(f, 0, NETLOG_TYPE_QUIC_SESSION_HANDSHAKE_CONFIRMED, NETLOG_PHASE_NONE, 0);
+  assert_true(hc >= 0);
+  netlog_source sess = f->log[hc].source;
+  assert_int_equal(sess.type, NETLOG_SOURCE_QUIC_SESSION);
+  assert_int_equal(count_log(f, NETLOG_TYPE_QUIC_SESSION_HANDSHAKE_CONFIRMED), 1);
+  assert_non_null(strstr(f->log[hc].params, "\"srtt_us\":"));
+  assert_non_null(strstr(f->log[hc].params, "\"zero_rtt\":false"));
+  long b = find_log(f, 0, NETLOG_TYPE_QUIC_SESSION, NETLOG_PHASE_BEGIN, sess.id);
+  assert_true(b >= 0 && b < hc);
+  assert_non_null(f->log[b].params);
+  assert_non_null(strstr(f->log[b].params, "\"host\":\"localhost\""));
+  assert_non_null(strstr(f->log[b].params, "\"dest\":\"127.0.0.1:"));
+  assert_non_null(strstr(f->log[b].params, "\"resumed_attempt\":false"));
+  long cl = find_log(f, (size_t)hc, NETLOG_TYPE_QUIC_SESSION_CLOSED, NETLOG_PHASE_NONE, sess.id);
+  assert_true(cl > hc);
+  long e = find_log(f, (size_t)cl, NETLOG_TYPE_QUIC_SESSION, NETLOG_PHASE_END, sess.id);
+  assert_true(e > cl);
+  assert_non_null(strstr(f->log[e].params, "\"net_error\":"));
+  assert_int_equal(count_log(f, NETLOG_TYPE_QUIC_SESSION_ZERO_RTT_REJECTED), 0);
+
+  /* The requests: headers sent, then read, on each request's own source;
+   * the second one used the existing session. */
+  long s1 =
+      find_log(f, 0, NETLOG_TYPE_QUIC_HTTP_STREAM_SEND_REQUEST_HEADERS, NETLOG_PHASE_NONE, req1);
+  long r1 =
+      find_log(f, 0, NETLOG_TYPE_QUIC_HTTP_STREAM_READ_RESPONSE_HEADERS, NETLOG_PHASE_NONE, req1);
+  assert_true(s1 > b);
+  assert_true(r1 > s1);
+  assert_non_null(strstr(f->log[r1].params, "\":status\":200"));
+  assert_int_equal(
+      find_log(f, 0, NETLOG_TYPE_QUIC_SESSION_POOL_USE_EXISTING_SESSION, NETLOG_PHASE_NONE, req1),
+      -1);
+  long u2 =
+      find_log(f, 0, NETLOG_TYPE_QUIC_SESSION_POOL_USE_EXISTING_SESSION, NETLOG_PHASE_NONE, req2);
+  assert_true(u2 > r1);
+  char dep[64];
+  snprintf(dep, sizeof dep, "\"id\":%u", (unsigned)sess.id);
+  assert_non_null(strstr(f->log[u2].params, dep));
+  long s2 = find_log(f, (size_t)u2, NETLOG_TYPE_QUIC_HTTP_STREAM_SEND_REQUEST_HEADERS,
+                     NETLOG_PHASE_NONE, req2);
+  assert_true(s2 > u2);
+  assert_true(find_log(f, (size_t)s2, NETLOG_TYPE_QUIC_HTTP_STREAM_READ_RESPONSE_HEADERS,
+                       NETLOG_PHASE_NONE, req2) > s2);
+}
+
+static void test_netlog_failed_connect_ends_session_with_error(void **state) {
+  fixture *f = *state;
+  uint16_t port = test_free_port("127.0.0.1", true);
+  assert_true(port != 0);
+  char u[256];
+  url_for(u, sizeof u, "127.0.0.1", port, "/");
+  fetch *x = fetch_new(u, "GET");
+  fetch_start(f, f->pool, x, "127.0.0.1", port);
+  assert_true(test_loop_run_until(&f->loop, &x->done, 5000));
+  assert_int_equal(x->result, CRONC_ERR_CONNECTION_REFUSED);
+  fetch_free(x);
+  long e = find_log(f, 0, NETLOG_TYPE_QUIC_SESSION, NETLOG_PHASE_END, 0);
+  assert_true(e >= 0);
+  char want[48];
+  snprintf(want, sizeof want, "\"net_error\":%d", CRONC_ERR_CONNECTION_REFUSED);
+  assert_non_null(strstr(f->log[e].params, want));
+  assert_int_equal(count_log(f, NETLOG_TYPE_QUIC_SESSION_HANDSHAKE_CONFIRMED), 0);
+}
+
+/* Caddy allows 100 concurrent request streams; 150 at once wait for
+ * MAX_STREAMS credit on the same connection instead of opening another. */
+static void test_150_concurrent_requests_wait_for_stream_credit_on_one_connection(void **state) {
+  REQUIRE_CADDY();
+  fixture *f = *state;
+  enum { N = 150 };
+  fetch *xs[N];
+  char u[256];
+  url_for(u, sizeof u, "localhost", caddy_server_port(g_caddy), "/small.txt");
+  for (int i = 0; i < N; i++) {
+    xs[i] = fetch_new(u, "GET");
+    fetch_start(f, f->pool, xs[i], "localhost", caddy_server_port(g_caddy));
+  }
+  uint64_t deadline = test_now_ms() + 20000;
+  for (int i = 0; i < N; i++) {
+    uint64_t now = test_now_ms();
+    assert_true(test_loop_run_until(&f->loop, &xs[i]->done, now < deadline ? deadline - now : 1));
+  }
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(xs[i]->result, 0);
+    assert_int_equal(xs[i]->status, 200);
+    assert_int_equal(xs[i]->body_len, 14);
+    fetch_free(xs[i]);
+  }
+  assert_int_equal(quic_pool_connections_established(f->pool), 1);
+  assert_int_equal(quic_pool_session_count(f->pool), 1);
+  /* Every request went out on the one session. */
+  assert_int_equal(count_log(f, NETLOG_TYPE_QUIC_SESSION_HANDSHAKE_CONFIRMED), 1);
+  assert_int_equal(count_log(f, NETLOG_TYPE_HTTP3_STREAM_RESET), 0);
+}
+
+/* A ticket from one Caddy used against another: the second server cannot
+ * decrypt it (its own ticket keys), so it ignores the PSK and drops the
+ * early data. The client must see 0-RTT rejected and replay the request
+ * after the full handshake. */
+static void test_zero_rtt_rejected_by_server_replays_request(void **state) {
+  REQUIRE_CADDY();
+  fixture *f = *state;
+  fetch *x = get(f, f->pool, "/small.txt", 10000);
+  assert_int_equal(x->result, 0);
+  fetch_free(x);
+  uint64_t deadline = test_now_ms() + 3000;
+  while (!f->tickets.blob && test_now_ms() < deadline)
+    test_loop_run_for(&f->loop, 10);
+  assert_non_null(f->tickets.blob);
+
+  caddy_options o;
+  caddy_options_init(&o);
+  o.protocols = CADDY_PROTO_H1 | CADDY_PROTO_H3;
+  caddy_server *c = NULL;
+  assert_int_equal(caddy_server_start(&o, &c), 0);
+  caddy_server_put_file(c, "other.txt", "other server\n", 13);
+  tls_context_params tp;
+  tls_context_params_init(&tp);
+  tp.extra_ca_file = caddy_server_root_ca(c);
+  tls_context *ctx = NULL;
+  assert_int_equal(tls_context_new(&tp, &ctx), 0);
+  quic_pool_params p;
+  quic_pool_params_init(&p);
+  p.runner = f->runner;
+  p.tls = ctx;
+  p.resolver = f->dns;
+  p.netlog = f->nl;
+  p.tickets = (quic_ticket_store){tm_load, tm_save, &f->tickets};
+  quic_pool *pool = NULL;
+  assert_int_equal(quic_pool_new(&p, &pool), 0);
+  size_t loads = (size_t)f->tickets.loads;
+  size_t mark = f->nlog;
+
+  char u[256];
+  url_for(u, sizeof u, "localhost", caddy_server_port(c), "/other.txt");
+  x = fetch_new(u, "GET");
+  x->req.source = netlog_source_new(f->nl, NETLOG_SOURCE_URL_REQUEST);
+  fetch_start(f, pool, x, "localhost", caddy_server_port(c));
+  assert_true(test_loop_run_until(&f->loop, &x->done, 10000));
+  assert_int_equal(x->result, 0);
+  assert_int_equal(x->status, 200);
+  assert_int_equal(x->body_len, 13);
+  assert_memory_equal(x->first, "other server\n", 13);
+  assert_false(x->zero_rtt);
+  assert_true((size_t)f->tickets.loads > loads);
+  /* The session tried to resume, sent the request early, was refused, and
+   * sent it again ("localhost" may first try ::1, which Caddy does not
+   * bind: a session of its own that ends refused). */
+  long rej = find_log(f, mark, NETLOG_TYPE_QUIC_SESSION_ZERO_RTT_REJECTED, NETLOG_PHASE_NONE, 0);
+  assert_true(rej >= 0);
+  uint32_t sid = f->log[rej].source.id;
+  long b = find_log(f, mark, NETLOG_TYPE_QUIC_SESSION, NETLOG_PHASE_BEGIN, sid);
+  assert_true(b >= 0 && b < rej);
+  assert_non_null(strstr(f->log[b].params, "\"resumed_attempt\":true"));
+  long early = find_log(f, (size_t)b, NETLOG_TYPE_QUIC_HTTP_STREAM_SEND_REQUEST_HEADERS,
+                        NETLOG_PHASE_NONE, x->req.source.id);
+  assert_true(early > b && early < rej);
+  assert_non_null(strstr(f->log[early].params, "\"early_data\":true"));
+  long again = find_log(f, (size_t)rej, NETLOG_TYPE_QUIC_HTTP_STREAM_SEND_REQUEST_HEADERS,
+                        NETLOG_PHASE_NONE, x->req.source.id);
+  assert_true(again > rej);
+  assert_non_null(strstr(f->log[again].params, "\"early_data\":false"));
+  fetch_free(x);
+
+  /* The server going away closes the session: CLOSED and the end. */
+  caddy_server_stop(c);
+  deadline = test_now_ms() + 5000;
+  while (find_log(f, mark, NETLOG_TYPE_QUIC_SESSION, NETLOG_PHASE_END, sid) < 0 &&
+         test_now_ms() < deadline)
+    test_loop_run_for(&f->loop, 10);
+  print_message("server stop: goaway %zu, connection_close %zu\n",
+                count_log(f, NETLOG_TYPE_QUIC_SESSION_GOAWAY_FRAME_RECEIVED),
+                count_log(f, NETLOG_TYPE_QUIC_SESSION_CONNECTION_CLOSE_FRAME_RECEIVED));
+  assert_true(find_log(f, mark, NETLOG_TYPE_QUIC_SESSION_CLOSED, NETLOG_PHASE_NONE, sid) >= 0);
+  assert_true(find_log(f, mark, NETLOG_TYPE_QUIC_SESSION, NETLOG_PHASE_END, sid) >= 0);
+  quic_pool_free(pool);
+  test_loop_run_for(&f->loop, 20);
+  tls_context_free(ctx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_get_small_over_h3, setup, teardown),
@@ -684,6 +948,13 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_untrusted_certificate_rejected, setup, teardown),
       cmocka_unit_test_setup_teardown(test_can_use_existing_session, setup, teardown),
       cmocka_unit_test_setup_teardown(test_server_killed_mid_body_fails_without_hang, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_netlog_session_events_in_order, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_netlog_failed_connect_ends_session_with_error, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(
+          test_150_concurrent_requests_wait_for_stream_credit_on_one_connection, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_zero_rtt_rejected_by_server_replays_request, setup,
                                       teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
