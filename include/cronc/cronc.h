@@ -21,9 +21,9 @@ extern "C" {
 #define CRONC_EXPORT
 #endif
 
-#define CRONC_VERSION_MAJOR 0
-#define CRONC_VERSION_MINOR 1
-#define CRONC_VERSION_PATCH 0
+#define CRONC_VERSION_MAJOR  0
+#define CRONC_VERSION_MINOR  1
+#define CRONC_VERSION_PATCH  0
 #define CRONC_VERSION_STRING "0.1.0"
 
 /* Chromium's net error codes: CRONC_OK = 0, CRONC_ERR_IO_PENDING = -1, ... */
@@ -156,6 +156,8 @@ typedef struct cronc_engine_params {
    *            "initial_delay_for_broken_alternative_service_seconds": int,
    *            "exponential_backoff_on_initial_delay": bool}
    *   "HostResolverRules": {"host_resolver_rules": "MAP ..."}
+   *   "cronc": {"extra_ca_file": "/path/ca.pem"}  (cronc's own key, for
+   *            programs that only have Cronet's API; extra_ca_file wins)
    * Text that is not a JSON object makes cronc_engine_new() fail with
    * CRONC_ERR_INVALID_ARGUMENT. NULL or "" = {}. */
   const char *experimental_options;
@@ -252,8 +254,8 @@ typedef struct cronc_metrics {
   bool socket_reused;
   /* ---- added in 0.1 ---- */
   int64_t push_start_us, push_end_us; /* always -1: cronc takes no pushes */
-  int64_t sent_byte_count;     /* bytes sent for the whole request, -1 unknown */
-  int64_t received_byte_count; /* bytes received, heads included, -1 unknown */
+  int64_t sent_byte_count;            /* bytes sent for the whole request, -1 unknown */
+  int64_t received_byte_count;        /* bytes received, heads included, -1 unknown */
 } cronc_metrics;
 
 /* Which job served the request (Chromium's job controller). */
@@ -266,10 +268,10 @@ typedef enum cronc_job_winner {
 /* What the application sees of a response. Valid during the callback; the
  * strings belong to the request. */
 typedef struct cronc_response_info {
-  const char *url;                 /* the URL that answered (after redirects) */
-  int http_status;                 /* 0 when there was no response */
+  const char *url; /* the URL that answered (after redirects) */
+  int http_status; /* 0 when there was no response */
   const char *http_status_text;
-  const cronc_header *headers;     /* in received order, duplicates kept */
+  const cronc_header *headers; /* in received order, duplicates kept */
   size_t n_headers;
   const char *negotiated_protocol; /* "http/1.1", "h2", "h3" or "" (cache) */
   bool was_cached;
@@ -277,13 +279,13 @@ typedef struct cronc_response_info {
    * included, before content decoding (Cronet's received_byte_count). */
   int64_t received_byte_count;
   size_t n_url_chain;
-  const char *const *url_chain;    /* first URL .. url */
-  const cronc_metrics *metrics;    /* never NULL */
+  const char *const *url_chain; /* first URL .. url */
+  const cronc_metrics *metrics; /* never NULL */
   /* ---- added in 0.1 ---- */
-  const char *proxy_server;        /* "" = direct (cronc has no proxy yet) */
-  bool cache_validated;            /* a stored response confirmed by a 304 */
-  bool zero_rtt;                   /* the request went out as accepted 0-RTT data */
-  bool quic_broken;                /* every advertised QUIC service was broken */
+  const char *proxy_server; /* "" = direct (cronc has no proxy yet) */
+  bool cache_validated;     /* a stored response confirmed by a 304 */
+  bool zero_rtt;            /* the request went out as accepted 0-RTT data */
+  bool quic_broken;         /* every advertised QUIC service was broken */
   cronc_job_winner job_winner;
   /* "h3 host:port" when an alternative service served the request, else "". */
   const char *alternative_service;
@@ -291,9 +293,9 @@ typedef struct cronc_response_info {
 
 /* Details of a failure (Cronet's Error), for on_failed. */
 typedef struct cronc_error_info {
-  int net_error;             /* as passed to on_failed */
-  int quic_error;            /* QUIC transport/application error code, 0 = none */
-  bool immediately_retryable;/* Cronet's rule: network changed, timeouts, closed/reset */
+  int net_error;              /* as passed to on_failed */
+  int quic_error;             /* QUIC transport/application error code, 0 = none */
+  bool immediately_retryable; /* Cronet's rule: network changed, timeouts, closed/reset */
   /* The upload data provider reported the failure (Cronet's
    * ERROR_CALLBACK); net_error is then CRONC_ERR_FAILED. */
   bool callback_error;
@@ -303,11 +305,10 @@ typedef struct cronc_error_info {
 typedef struct cronc_request_callbacks {
   /* The response is a redirect to new_location: call
    * cronc_request_follow_redirect() or cronc_request_cancel(). */
-  void (*on_redirect_received)(cronc_request *req, void *user_data,
-                               const cronc_response_info *info, const char *new_location);
+  void (*on_redirect_received)(cronc_request *req, void *user_data, const cronc_response_info *info,
+                               const char *new_location);
   /* Headers are in: call cronc_request_read() to get the body. */
-  void (*on_response_started)(cronc_request *req, void *user_data,
-                              const cronc_response_info *info);
+  void (*on_response_started)(cronc_request *req, void *user_data, const cronc_response_info *info);
   /* bytes_read bytes were written to the buffer given to cronc_request_read
    * (0 never: the end of the body is on_succeeded). */
   void (*on_read_completed)(cronc_request *req, void *user_data, const cronc_response_info *info,
@@ -380,14 +381,14 @@ typedef enum cronc_idempotency {
 } cronc_idempotency;
 
 typedef struct cronc_request_params {
-  uint32_t struct_size;  /* set by cronc_request_params_init() */
-  const char *method;    /* NULL = "GET" ("POST" when a body is given) */
+  uint32_t struct_size; /* set by cronc_request_params_init() */
+  const char *method;   /* NULL = "GET" ("POST" when a body is given) */
   const cronc_header *headers;
   size_t n_headers;
-  const uint8_t *body;   /* upload body, copied at cronc_request_new(); may be NULL */
+  const uint8_t *body; /* upload body, copied at cronc_request_new(); may be NULL */
   size_t body_len;
-  bool disable_cache;    /* = CRONC_LOAD_DISABLE_CACHE */
-  bool allow_http2;      /* default true; false forces HTTP/1.1 (ALPN) */
+  bool disable_cache; /* = CRONC_LOAD_DISABLE_CACHE */
+  bool allow_http2;   /* default true; false forces HTTP/1.1 (ALPN) */
   /* ---- added in 0.1 ---- */
   /* Where callbacks run; NULL = directly on the network thread. Copied. */
   const cronc_executor *executor;
@@ -404,8 +405,11 @@ CRONC_EXPORT void cronc_request_params_init(cronc_request_params *params);
 
 /* Creates a request for url (absolute http/https). Nothing happens until
  * cronc_request_start(). Returns CRONC_ERR_INVALID_URL,
- * CRONC_ERR_DISALLOWED_URL_SCHEME, CRONC_ERR_INVALID_ARGUMENT (bad method,
- * header or provider), CRONC_ERR_OUT_OF_MEMORY. Any thread. */
+ * CRONC_ERR_UNKNOWN_URL_SCHEME or CRONC_ERR_DISALLOWED_URL_SCHEME (not
+ * http/https), CRONC_ERR_INVALID_ARGUMENT (bad method, header or provider),
+ * CRONC_ERR_CONTEXT_SHUT_DOWN (the engine is shut down),
+ * CRONC_ERR_OUT_OF_MEMORY. The provider's get_length is called here. Any
+ * thread. */
 CRONC_EXPORT int cronc_request_new(cronc_engine *engine, const char *url,
                                    const cronc_request_params *params,
                                    const cronc_request_callbacks *callbacks, void *user_data,
@@ -458,13 +462,13 @@ typedef struct cronc_request_finished_info {
   const cronc_error_info *error;       /* NULL unless FAILED */
 } cronc_request_finished_info;
 
-typedef void (*cronc_request_finished_fn)(void *user_data,
-                                          const cronc_request_finished_info *info);
+typedef void (*cronc_request_finished_fn)(void *user_data, const cronc_request_finished_info *info);
 
 /* Calls fn(user_data, info) on executor (NULL = the network thread) after
- * every request of this engine that started after the call ends; info is
- * valid during the call. The same fn+user_data pair once: a second add
- * gives CRONC_ERR_INVALID_ARGUMENT. */
+ * every request of this engine that ends while it is registered; info is
+ * valid during the call. Reports are queued before the request's terminal
+ * callback (with an asynchronous executor they may run after it). The same fn+user_data pair once:
+ * a second add gives CRONC_ERR_INVALID_ARGUMENT. */
 CRONC_EXPORT int cronc_engine_add_request_finished_listener(cronc_engine *engine,
                                                             cronc_request_finished_fn fn,
                                                             void *user_data,

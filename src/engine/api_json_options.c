@@ -40,11 +40,21 @@ static void read_string(jcur *c, strbuf *out) {
     }
     char e = *c->p++;
     switch (e) {
-    case 'n': strbuf_append_char(out, '\n'); break;
-    case 't': strbuf_append_char(out, '\t'); break;
-    case 'r': strbuf_append_char(out, '\r'); break;
-    case 'b': strbuf_append_char(out, '\b'); break;
-    case 'f': strbuf_append_char(out, '\f'); break;
+    case 'n':
+      strbuf_append_char(out, '\n');
+      break;
+    case 't':
+      strbuf_append_char(out, '\t');
+      break;
+    case 'r':
+      strbuf_append_char(out, '\r');
+      break;
+    case 'b':
+      strbuf_append_char(out, '\b');
+      break;
+    case 'f':
+      strbuf_append_char(out, '\f');
+      break;
     case 'u': {
       unsigned v = 0;
       for (int i = 0; i < 4 && c->p < c->end; i++)
@@ -63,7 +73,9 @@ static void read_string(jcur *c, strbuf *out) {
       }
       break;
     }
-    default: strbuf_append_char(out, e); break; /* \" \\ \/ */
+    default:
+      strbuf_append_char(out, e);
+      break; /* \" \\ \/ */
     }
   }
   c->p++; /* closing quote */
@@ -167,6 +179,7 @@ static bool read_bool(jcur *c, bool *out) {
 typedef struct opts_ctx {
   engine_params *ep;
   char **rules;
+  char **ca_file;
 } opts_ctx;
 
 static void quic_member(const char *key, jcur *c, void *ctx) {
@@ -188,17 +201,29 @@ static void quic_member(const char *key, jcur *c, void *ctx) {
   }
 }
 
-static void rules_member(const char *key, jcur *c, void *ctx) {
-  opts_ctx *o = ctx;
-  if (strcmp(key, "host_resolver_rules") != 0 || c->p >= c->end || *c->p != '"')
+/* A string member into *out (replacing what was there). */
+static void string_member(jcur *c, char **out) {
+  if (c->p >= c->end || *c->p != '"')
     return;
   strbuf s = STRBUF_INIT;
   read_string(c, &s);
   if (!strbuf_failed(&s)) {
-    free(*o->rules);
-    *o->rules = strdup(strbuf_cstr(&s));
+    free(*out);
+    *out = strdup(strbuf_cstr(&s));
   }
   strbuf_free(&s);
+}
+
+static void rules_member(const char *key, jcur *c, void *ctx) {
+  if (strcmp(key, "host_resolver_rules") == 0)
+    string_member(c, ((opts_ctx *)ctx)->rules);
+}
+
+/* cronc's own keys, for programs that only have Cronet's API (Cronet
+ * ignores a key it does not know, so the same string works with both). */
+static void cronc_member(const char *key, jcur *c, void *ctx) {
+  if (strcmp(key, "extra_ca_file") == 0)
+    string_member(c, ((opts_ctx *)ctx)->ca_file);
 }
 
 static void top_member(const char *key, jcur *c, void *ctx) {
@@ -208,6 +233,8 @@ static void top_member(const char *key, jcur *c, void *ctx) {
     each_member(c, quic_member, ctx);
   else if (strcmp(key, "HostResolverRules") == 0)
     each_member(c, rules_member, ctx);
+  else if (strcmp(key, "cronc") == 0)
+    each_member(c, cronc_member, ctx);
 }
 
 CRONC_EXPORT int cronc_experimental_options_check(const char *json) {
@@ -216,13 +243,14 @@ CRONC_EXPORT int cronc_experimental_options_check(const char *json) {
   return base_json_is_object(json, strlen(json)) ? CRONC_OK : CRONC_ERR_INVALID_ARGUMENT;
 }
 
-int api_json_options_apply(const char *json, engine_params *ep, char **rules_out) {
+int api_json_options_apply(const char *json, engine_params *ep, char **rules_out, char **ca_out) {
   *rules_out = NULL;
+  *ca_out = NULL;
   int rv = cronc_experimental_options_check(json);
   if (rv != CRONC_OK || !json || !*json)
     return rv;
   jcur c = {json, json + strlen(json)};
-  opts_ctx ctx = {ep, rules_out};
+  opts_ctx ctx = {ep, rules_out, ca_out};
   each_member(&c, top_member, &ctx);
   return CRONC_OK;
 }

@@ -71,14 +71,16 @@ typedef struct api_upload api_upload;
  * Returns CRONC_ERR_INVALID_ARGUMENT (no read function, length < -1) or
  * CRONC_ERR_OUT_OF_MEMORY. */
 int api_upload_new(cronc_engine *ce, const cronc_upload_provider *p, const cronc_executor *ex,
-                   void (*hold)(void *), void (*release)(void *), void *owner,
-                   api_upload **out);
+                   void (*hold)(void *), void (*release)(void *), void *owner, api_upload **out);
 http_upload_body *api_upload_body(api_upload *u);
 /* True when a read happened since the last rewind (a resend needs one). */
 bool api_upload_started(const api_upload *u);
 /* The transaction that used the body is gone: drop its callback (network
  * thread). */
 void api_upload_detach(api_upload *u);
+/* The response started: closes the provider once the body has been sent
+ * (network thread). */
+void api_upload_response_started(api_upload *u);
 /* Closes the provider once no read or rewind is outstanding (network
  * thread). Idempotent. */
 void api_upload_close(api_upload *u);
@@ -88,9 +90,10 @@ const char *api_upload_error(const api_upload *u);
 void api_upload_free(api_upload *u);
 
 /* ---- Experimental options (api_json_options.c) ------------------------- */
-/* Applies the keys cronc maps to ep (see cronc.h). *rules_out gets an
- * allocated host resolver rules string when the JSON has one (caller
- * frees). CRONC_ERR_INVALID_ARGUMENT when json is not an object. */
-int api_json_options_apply(const char *json, engine_params *ep, char **rules_out);
+/* Applies the keys cronc maps to ep (see cronc.h). *rules_out and *ca_out
+ * get allocated strings when the JSON has host resolver rules or
+ * cronc.extra_ca_file (caller frees). CRONC_ERR_INVALID_ARGUMENT when json
+ * is not an object. */
+int api_json_options_apply(const char *json, engine_params *ep, char **rules_out, char **ca_out);
 
 #endif /* CRONC_ENGINE_API_SHARED_H */

@@ -78,5 +78,68 @@ check damaged-netlog True "$(json 'any(e["type"]==d["constants"]["logEventTypes"
 out=$("$cronc" props show --storage "$d")
 check damaged-relearned 1 "$(echo "$out" | json 'len(d["servers"])')"
 
+
+# Fetching: a local HTTP server (python's http.server) for the command's
+# curl-like behaviour and its documented exit codes.
+www=$tmp/www; mkdir -p "$www/sub"; echo hello > "$www/a.txt"; echo sub > "$www/sub/index.html"
+(cd "$www" && exec python3 -m http.server 0 --bind 127.0.0.1 > "$tmp/httpd.log" 2>&1) &
+httpd=$!
+trap 'kill $httpd 2>/dev/null; rm -rf "$tmp"' EXIT
+port=""
+for _ in $(seq 1 50); do
+  port=$(grep -o 'port [0-9]*' "$tmp/httpd.log" | awk '{print $2}' || true)
+  [ -n "$port" ] && break; sleep 0.1
+done
+base=http://127.0.0.1:$port
+rc_of() { set +e; "$@" > "$tmp/out" 2> "$tmp/err"; echo $?; set -e; }
+
+check help-rc 0 "$(rc_of "$cronc" --help)"
+check help-lists-exit-codes 1 "$(grep -c '22 HTTP error' "$tmp/out")"
+check usage-rc 2 "$(rc_of "$cronc" --bogus "$base/a.txt")"
+check no-url-rc 2 "$(rc_of "$cronc" -v)"
+check bad-cache-mode-rc 2 "$(rc_of "$cronc" --cache-mode sometimes "$base/a.txt")"
+check two-http-options-rc 2 "$(rc_of "$cronc" --http1.1 --http3-only "$base/a.txt")"
+check fetch-rc 0 "$(rc_of "$cronc" "$base/a.txt")"
+check fetch-body hello "$(cat "$tmp/out")"
+check fetch-no-progress-off-tty 0 "$(wc -c < "$tmp/err")"
+# Several URLs on one engine, in order, one JSON object each.
+rc=$(rc_of "$cronc" --json -o "$tmp/body" "$base/a.txt" "$base/sub/" "$base/a.txt")
+check json-rc 0 "$rc"
+check json-lines 3 "$(wc -l < "$tmp/out")"
+check json-order "$base/sub/" "$(sed -n 2p "$tmp/out" | json 'd["url"]')"
+check json-status 200 "$(head -1 "$tmp/out" | json 'd["status"]')"
+check json-protocol http/1.1 "$(head -1 "$tmp/out" | json 'd["protocol"]')"
+check json-bytes 6 "$(head -1 "$tmp/out" | json 'd["bytes"]')"
+check json-fields True "$(head -1 "$tmp/out" | json 'all(k in d for k in ("job_winner","alternative_service","was_cached","zero_rtt","quic_broken","timings_ms","received_bytes","sent_bytes"))')"
+check json-body-file "hello
+sub
+hello" "$(cat "$tmp/body")"
+# Redirects: reported without -L (exit 0), followed with -L.
+check redirect-rc 0 "$(rc_of "$cronc" "$base/sub")"
+check redirect-reported 1 "$(grep -c 'redirect not followed' "$tmp/err")"
+check follow-rc 0 "$(rc_of "$cronc" -L --json "$base/sub")"
+check follow-redirects 1 "$(tail -1 "$tmp/out" | json 'd["redirects"]')"
+check follow-final "$base/sub/" "$(tail -1 "$tmp/out" | json 'd["final_url"]')"
+# HEAD prints the head only.
+check head-rc 0 "$(rc_of "$cronc" -I "$base/a.txt")"
+check head-status-line 1 "$(grep -c '^HTTP/1.1 200' "$tmp/out")"
+# -O names the file after the URL.
+cronc_abs=$(cd "$(dirname "$cronc")" && pwd)/$(basename "$cronc")
+(cd "$tmp" && "$cronc_abs" -O "$base/a.txt" > /dev/null)
+check remote-name hello "$(cat "$tmp/a.txt")"
+# Exit codes.
+check fail-rc 22 "$(rc_of "$cronc" --fail "$base/missing")"
+check fail-no-body 0 "$(wc -c < "$tmp/out")"
+check http-error-without-fail-rc 0 "$(rc_of "$cronc" -s "$base/missing")"
+check dns-rc 6 "$(rc_of "$cronc" --host-rules 'MAP nx.test ~NOTFOUND' http://nx.test/)"
+closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+check connect-rc 7 "$(rc_of "$cronc" "http://127.0.0.1:$closed/")"
+check local-file-rc 3 "$(rc_of "$cronc" --data-binary @"$tmp/no-such-file" "$base/a.txt")"
+check bad-pin-rc 2 "$(rc_of "$cronc" --pin sha256/xyz "$base/a.txt")"
+check disk-cache-needs-dir-rc 2 "$(rc_of "$cronc" --cache-mode disk "$base/a.txt")"
+check cache-dir-rc 0 "$(rc_of "$cronc" --cache-dir "$tmp/cache" "$base/a.txt")"
+check parallel-rc 0 "$(rc_of "$cronc" --parallel --json -o /dev/null "$base/a.txt" "$base/sub/" "$base/a.txt")"
+check parallel-lines 3 "$(wc -l < "$tmp/out")"
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

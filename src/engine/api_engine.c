@@ -1,0 +1,313 @@
+/* The public API's engines (include/cronc/cronc.h): parameters, start,
+ * shutdown, NetLog files and request-finished listeners, on top of the
+ * internal engine (engine/engine.h). See api_shared.h for the reference
+ * counting that lets requests outlive cronc_engine_free() safely. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cronc/cronc.h"
+#include "engine/api_internal.h"
+#include "engine/api_shared.h"
+#include "engine/engine.h"
+#include "url/url.h"
+
+CRONC_EXPORT void cronc_engine_params_init(cronc_engine_params *p) {
+  memset(p, 0, sizeof *p);
+  p->struct_size = sizeof *p;
+  p->enable_http2 = true;
+  p->enable_quic = true;
+  p->pin_bypass_for_local_trust_anchors = true;
+  p->enable_brotli = true;
+  p->http_cache_mode = CRONC_HTTP_CACHE_DISABLED;
+}
+
+CRONC_EXPORT const char *cronc_default_user_agent(void) { return "cronc/" CRONC_VERSION_STRING; }
+
+/* Fields added after the first release are read only when the caller's
+ * struct is big enough to hold them (struct_size from its _init). */
+#define HAS_FIELD(p, f) ((p)->struct_size >= offsetof(cronc_engine_params, f) + sizeof((p)->f))
+
+static int convert_pins(const cronc_engine_params *p, engine_pin **out) {
+  *out = NULL;
+  if (!p->n_public_key_pins)
+    return CRONC_OK;
+  engine_pin *pins = calloc(p->n_public_key_pins, sizeof *pins);
+  if (!pins)
+    return CRONC_ERR_OUT_OF_MEMORY;
+  for (size_t i = 0; i < p->n_public_key_pins; i++) {
+    const cronc_public_key_pins *k = &p->public_key_pins[i];
+    char canon[URL_MAX_HOST + 1];
+    url_host_kind kind;
+    /* Cronet validates pins up front (ILLEGAL_ARGUMENT_INVALID_PIN). */
+    if (!k->host || !k->sha256 || !k->n_sha256 ||
+        url_canon_host(k->host, strlen(k->host), canon, sizeof canon, &kind) != CRONC_OK ||
+        strcmp(canon, k->host) != 0 || k->expiration_ms < 0) {
+      free(pins);
+      return CRONC_ERR_INVALID_ARGUMENT;
+    }
+    pins[i] = (engine_pin){k->host, k->sha256, k->n_sha256, k->include_subdomains,
+                           k->expiration_ms * 1000};
+  }
+  *out = pins;
+  return CRONC_OK;
+}
+
+CRONC_EXPORT int cronc_engine_new(const cronc_engine_params *p, cronc_engine **out) {
+  if (!p || !out || p->struct_size < offsetof(cronc_engine_params, http_cache_mode))
+    return CRONC_ERR_INVALID_ARGUMENT;
+  *out = NULL;
+  engine_params ep;
+  engine_params_init(&ep);
+  char *json_rules = NULL, *json_ca = NULL;
+  if (HAS_FIELD(p, experimental_options)) {
+    int rv = api_json_options_apply(p->experimental_options, &ep, &json_rules, &json_ca);
+    if (rv != CRONC_OK)
+      return rv;
+  }
+  cronc_engine *ce = calloc(1, sizeof *ce);
+  engine_quic_hint *hints = p->n_quic_hints ? calloc(p->n_quic_hints, sizeof *hints) : NULL;
+  engine_pin *pins = NULL;
+  int rv = (!ce || (p->n_quic_hints && !hints)) ? CRONC_ERR_OUT_OF_MEMORY : convert_pins(p, &pins);
+  if (rv != CRONC_OK) {
+    free(ce);
+    free(hints);
+    free(json_rules);
+    free(json_ca);
+    return rv;
+  }
+  atomic_init(&ce->refs, 1);
+  pthread_mutex_init(&ce->mu, NULL);
+  ce->enable_brotli = true;
+  for (size_t i = 0; i < p->n_quic_hints; i++)
+    hints[i] = (engine_quic_hint){p->quic_hints[i].host, p->quic_hints[i].port,
+                                  p->quic_hints[i].alternate_port};
+  ep.pins = pins;
+  ep.n_pins = p->n_public_key_pins;
+  ep.pin_bypass_for_local_anchors = p->pin_bypass_for_local_trust_anchors;
+  ep.storage_path = p->storage_path;
+  ep.netlog_path = p->netlog_path;
+  ep.enable_http2 = p->enable_http2;
+  ep.enable_quic = p->enable_quic;
+  ep.quic_hints = hints;
+  ep.n_quic_hints = p->n_quic_hints;
+  ep.extra_ca_file = p->extra_ca_file ? p->extra_ca_file : json_ca;
+  ep.host_resolver_rules = p->host_resolver_rules ? p->host_resolver_rules : json_rules;
+  ep.user_agent = p->user_agent;
+  if (HAS_FIELD(p, http_cache_max_bytes)) {
+    ep.cache_mode = (engine_cache_mode)p->http_cache_mode;
+    ep.cache_max_bytes = p->http_cache_max_bytes;
+  }
+  if (HAS_FIELD(p, accept_language) && p->accept_language && *p->accept_language &&
+      !(ce->accept_language = strdup(p->accept_language)))
+    rv = CRONC_ERR_OUT_OF_MEMORY;
+  if (HAS_FIELD(p, enable_brotli))
+    ce->enable_brotli = p->enable_brotli;
+  if (HAS_FIELD(p, http3_only))
+    ep.http3_only = p->http3_only;
+  if (HAS_FIELD(p, uv_loop))
+    ep.loop = p->uv_loop;
+  if (rv == CRONC_OK)
+    rv = engine_new(&ep, &ce->e);
+  free(hints);
+  free(pins);
+  free(json_rules);
+  free(json_ca);
+  if (rv != CRONC_OK) {
+    free(ce->accept_language);
+    pthread_mutex_destroy(&ce->mu);
+    free(ce);
+    return rv;
+  }
+  ce->e_alive = true;
+  *out = ce;
+  return CRONC_OK;
+}
+
+engine *cronc_engine_internal(cronc_engine *ce) { return ce->e; }
+
+void api_engine_ref(cronc_engine *ce) { atomic_fetch_add(&ce->refs, 1); }
+
+void api_engine_unref(cronc_engine *ce) {
+  if (atomic_fetch_sub(&ce->refs, 1) != 1)
+    return;
+  while (ce->listeners) {
+    api_listener *l = ce->listeners;
+    ce->listeners = l->next;
+    free(l);
+  }
+  free(ce->accept_language);
+  pthread_mutex_destroy(&ce->mu);
+  free(ce);
+}
+
+int api_engine_post(cronc_engine *ce, void (*fn)(void *), void *arg) {
+  pthread_mutex_lock(&ce->mu);
+  int rv = ce->e_alive ? engine_post(ce->e, fn, arg) : CRONC_ERR_CONTEXT_SHUT_DOWN;
+  pthread_mutex_unlock(&ce->mu);
+  return rv;
+}
+
+CRONC_EXPORT bool cronc_engine_on_network_thread(const cronc_engine *ce) {
+  if (!ce)
+    return false;
+  pthread_mutex_lock((pthread_mutex_t *)&ce->mu);
+  bool on = ce->e_alive && base_runner_is_current(engine_runner(ce->e));
+  pthread_mutex_unlock((pthread_mutex_t *)&ce->mu);
+  return on;
+}
+
+CRONC_EXPORT int cronc_engine_shutdown(cronc_engine *ce) {
+  if (!ce)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  pthread_mutex_lock(&ce->mu);
+  bool done = ce->shut_down;
+  pthread_mutex_unlock(&ce->mu);
+  if (done)
+    return CRONC_OK;
+  /* Not under mu: the network thread's last tasks (cancelling requests,
+   * reporting them to listeners) take it. */
+  int rv = engine_shutdown(ce->e);
+  if (rv != CRONC_OK)
+    return rv;
+  pthread_mutex_lock(&ce->mu);
+  ce->shut_down = true;
+  netlog_file_writer *w = ce->nl_writer;
+  ce->nl_writer = NULL;
+  pthread_mutex_unlock(&ce->mu);
+  if (w)
+    netlog_file_writer_close(w);
+  return CRONC_OK;
+}
+
+CRONC_EXPORT void cronc_engine_free(cronc_engine *ce) {
+  if (!ce || cronc_engine_shutdown(ce) != CRONC_OK)
+    return; /* on the network thread: refusing beats a deadlock */
+  pthread_mutex_lock(&ce->mu);
+  engine *e = ce->e_alive ? ce->e : NULL;
+  ce->e_alive = false;
+  ce->e = NULL;
+  pthread_mutex_unlock(&ce->mu);
+  engine_free(e);
+  api_engine_unref(ce);
+}
+
+CRONC_EXPORT int cronc_engine_start_netlog(cronc_engine *ce, const char *path) {
+  if (!ce || !path || !*path)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  pthread_mutex_lock(&ce->mu);
+  int rv = CRONC_ERR_INVALID_ARGUMENT;
+  if (ce->e_alive && !ce->shut_down && !ce->nl_writer)
+    rv = netlog_file_writer_open(engine_netlog(ce->e), path, &ce->nl_writer);
+  pthread_mutex_unlock(&ce->mu);
+  return rv;
+}
+
+CRONC_EXPORT void cronc_engine_stop_netlog(cronc_engine *ce) {
+  if (!ce)
+    return;
+  pthread_mutex_lock(&ce->mu);
+  netlog_file_writer *w = ce->nl_writer;
+  ce->nl_writer = NULL;
+  pthread_mutex_unlock(&ce->mu);
+  if (w)
+    netlog_file_writer_close(w);
+}
+
+CRONC_EXPORT int cronc_engine_add_request_finished_listener(cronc_engine *ce,
+                                                            cronc_request_finished_fn fn, void *ud,
+                                                            const cronc_executor *ex) {
+  if (!ce || !fn)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  api_listener *n = calloc(1, sizeof *n);
+  if (!n)
+    return CRONC_ERR_OUT_OF_MEMORY;
+  n->fn = fn;
+  n->user_data = ud;
+  if (ex) {
+    n->executor = *ex;
+    n->has_executor = true;
+  }
+  pthread_mutex_lock(&ce->mu);
+  for (api_listener *l = ce->listeners; l; l = l->next) {
+    if (l->fn == fn && l->user_data == ud) {
+      pthread_mutex_unlock(&ce->mu);
+      free(n);
+      return CRONC_ERR_INVALID_ARGUMENT;
+    }
+  }
+  n->next = ce->listeners;
+  ce->listeners = n;
+  pthread_mutex_unlock(&ce->mu);
+  return CRONC_OK;
+}
+
+CRONC_EXPORT int cronc_engine_remove_request_finished_listener(cronc_engine *ce,
+                                                               cronc_request_finished_fn fn,
+                                                               void *ud) {
+  if (!ce)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  pthread_mutex_lock(&ce->mu);
+  for (api_listener **pl = &ce->listeners; *pl; pl = &(*pl)->next) {
+    api_listener *l = *pl;
+    if (l->fn == fn && l->user_data == ud) {
+      *pl = l->next;
+      pthread_mutex_unlock(&ce->mu);
+      free(l);
+      return CRONC_OK;
+    }
+  }
+  pthread_mutex_unlock(&ce->mu);
+  return CRONC_ERR_INVALID_ARGUMENT;
+}
+
+/* One report on its way to one listener. */
+typedef struct report_task {
+  cronc_request_finished_fn fn;
+  void *user_data;
+  cronc_request_finished_info info; /* points into the owner */
+  void (*release)(void *);
+  void *owner;
+} report_task;
+
+static void report_run(void *arg) {
+  report_task *t = arg;
+  t->fn(t->user_data, &t->info);
+  t->release(t->owner);
+  free(t);
+}
+
+static void report_drop(void *arg) {
+  report_task *t = arg;
+  t->release(t->owner);
+  free(t);
+}
+
+void api_report_finished(cronc_engine *ce, const cronc_request_finished_info *info,
+                         void (*hold)(void *), void (*release)(void *), void *owner) {
+  pthread_mutex_lock(&ce->mu);
+  /* Copied out under the lock; executors are called without it, so a
+   * listener may add or remove listeners. */
+  size_t n = 0;
+  for (api_listener *l = ce->listeners; l; l = l->next)
+    n++;
+  report_task **tasks = n ? calloc(n, sizeof *tasks) : NULL;
+  cronc_executor *exs = n ? calloc(n, sizeof *exs) : NULL;
+  bool *has = n ? calloc(n, sizeof *has) : NULL;
+  size_t k = 0;
+  for (api_listener *l = ce->listeners; l && tasks && exs && has; l = l->next) {
+    report_task *t = malloc(sizeof *t);
+    if (!t)
+      break;
+    *t = (report_task){l->fn, l->user_data, *info, release, owner};
+    exs[k] = l->executor;
+    has[k] = l->has_executor;
+    tasks[k++] = t;
+    hold(owner);
+  }
+  pthread_mutex_unlock(&ce->mu);
+  for (size_t i = 0; i < k; i++)
+    api_execute(has[i] ? &exs[i] : NULL, report_run, report_drop, tasks[i]);
+  free(tasks);
+  free(exs);
+  free(has);
+}
