@@ -17,6 +17,9 @@ static void note(fetch_result *r, const cronc_response_info *info) {
     return;
   r->status = info->http_status;
   r->metrics = *info->metrics;
+  r->zero_rtt = info->zero_rtt;
+  r->was_cached = info->was_cached;
+  r->cache_validated = info->cache_validated;
   snprintf(r->protocol, sizeof r->protocol, "%s", info->negotiated_protocol);
   for (size_t i = 0; i < info->n_headers; i++)
     if (strcasecmp(info->headers[i].name, "content-encoding") == 0)

@@ -33,6 +33,9 @@ typedef struct fetch_result {
   int redirects;
   bool body_ok; /* every chunk passed `check` */
   cronc_metrics metrics;
+  bool zero_rtt;        /* the request went out as accepted early data */
+  bool was_cached;      /* served from the HTTP cache */
+  bool cache_validated; /* ...after a 304 */
   uint8_t sha256[32]; /* of the whole body */
   /* Private. */
   pthread_mutex_t mu;

@@ -164,6 +164,18 @@ static void on_started(cronc_request *r, void *ud, const cronc_response_info *in
     if (info->was_cached)
       fprintf(stderr, "* from the cache%s\n",
               info->cache_validated ? " (validated by the server: 304)" : "");
+    const cronc_metrics *m = info->metrics;
+    if (strcmp(info->negotiated_protocol, "h3") == 0 && m->connect_start_us >= 0 &&
+        m->ssl_end_us >= m->connect_start_us)
+      fprintf(stderr, "* QUIC handshake (TLS 1.3 in QUIC): %.2f ms, %s\n",
+              (double)(m->ssl_end_us - m->connect_start_us) / 1000.0,
+              info->zero_rtt ? "resumed; the request went out before it finished"
+                             : "full handshake before the request");
+    else if (strcmp(info->negotiated_protocol, "h3") == 0 && m->connect_start_us >= 0)
+      fprintf(stderr, "* QUIC handshake (TLS 1.3 in QUIC): resumed; the request went out "
+                      "before it finished\n");
+    else if (strcmp(info->negotiated_protocol, "h3") == 0)
+      fprintf(stderr, "* QUIC session reused\n");
     if (info->zero_rtt)
       fprintf(stderr, "* sent as 0-RTT early data\n");
     print_headers(info, stderr, "< ");
