@@ -46,6 +46,8 @@ demo: build
 bench: build
 	scripts/bench $(BUILD)
 	scripts/bench-transport $(BUILD)
+	scripts/bench-quic $(BUILD)
+	scripts/bench-cache $(BUILD)
 
 format:
 	find include src tests tools bench -name '*.[ch]' | xargs clang-format -i
