@@ -104,6 +104,9 @@ struct cronc_request {
   cronc_header *ri_headers;
   char *ri_arena;
   char *alt_service;
+  /* The protocol, copied: a cache transaction's string dies with it, and
+   * the response info outlives the transaction (terminal callbacks). */
+  char protocol[16];
   char **chain;
   size_t n_chain;
   /* The failure, for cronc_request_get_error (set before on_failed). */
@@ -339,7 +342,8 @@ static int fill_response_info(cronc_request *r) {
   r->ri.headers = r->ri_headers;
   r->ri.n_headers = n;
   r->ri.http_status = h->status;
-  r->ri.negotiated_protocol = r->txn->vt->protocol(r->txn);
+  snprintf(r->protocol, sizeof r->protocol, "%s", r->txn->vt->protocol(r->txn));
+  r->ri.negotiated_protocol = r->protocol;
   http_transaction_info ti = {0};
   r->txn->vt->get_info(r->txn, &ti);
   r->ri.was_cached = ti.was_cached;

@@ -71,8 +71,10 @@ static fetch_result *fetch(cronc_engine *e, const char *path) {
   char u[256];
   url_of(u, sizeof u, path);
   fetch_result *r = fetch_result_new();
-  assert_non_null(fetch_start(e, u, NULL, r));
+  cronc_request *q = fetch_start(e, u, NULL, r);
+  assert_non_null(q);
   assert_true(fetch_wait(r, WAIT_MS));
+  cronc_request_free(q);
   return r;
 }
 
