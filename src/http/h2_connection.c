@@ -5,19 +5,13 @@
 #include <string.h>
 
 #include "cronc/cronc.h"
+#include "http/body_queue.h"
 #include "http/h2_session.h"
 
 #define H2_CONN_READ_BUF   65536
 #define H2_CONN_MAX_SLICES 32
 
 typedef struct h2_http_stream h2_http_stream;
-
-/* A queued piece of body that arrived while no read was waiting. */
-typedef struct body_chunk {
-  struct body_chunk *next;
-  size_t len, off;
-  uint8_t data[];
-} body_chunk;
 
 struct h2_http_stream {
   http_stream base;
@@ -29,7 +23,7 @@ struct h2_http_stream {
   bool closed; /* on_close ran */
   int close_error;
   h1_headers headers;
-  body_chunk *q_head, *q_tail;
+  http_body_queue queued; /* body that arrived while no read waited */
   /* pending operations */
   http_io_cb hdr_cb;
   void *hdr_ud;
@@ -199,7 +193,7 @@ static void mark_ready(h2_http_stream *s) {
 static void st_on_data(h2_stream *st, const uint8_t *data, size_t len, void *ud) {
   h2_http_stream *s = ud;
   /* Straight into a waiting read buffer when there is one. */
-  if (s->body_cb && s->q_head == NULL) {
+  if (s->body_cb && http_body_queue_empty(&s->queued)) {
     size_t room = s->body_len - s->body_got;
     size_t take = len < room ? len : room;
     memcpy(s->body_buf + s->body_got, data, take);
@@ -210,25 +204,12 @@ static void st_on_data(h2_stream *st, const uint8_t *data, size_t len, void *ud)
     data += take;
     len -= take;
   }
-  if (len) {
-    body_chunk *ch = malloc(sizeof *ch + len);
-    if (!ch) {
-      h2_stream_cancel(st);
-      s->h2 = NULL;
-      s->closed = true;
-      s->close_error = CRONC_ERR_OUT_OF_MEMORY;
-      mark_ready(s);
-    } else {
-      ch->next = NULL;
-      ch->len = len;
-      ch->off = 0;
-      memcpy(ch->data, data, len);
-      if (s->q_tail)
-        s->q_tail->next = ch;
-      else
-        s->q_head = ch;
-      s->q_tail = ch;
-    }
+  if (len && http_body_queue_push(&s->queued, data, len) != CRONC_OK) {
+    h2_stream_cancel(st);
+    s->h2 = NULL;
+    s->closed = true;
+    s->close_error = CRONC_ERR_OUT_OF_MEMORY;
+    mark_ready(s);
   }
   /* The read completes after the whole socket read was fed to the session
    * (conn_complete_reads), so the following DATA frames of the same batch
@@ -542,22 +523,7 @@ static const h1_headers *hs_response_headers(http_stream *b) { return &S(b)->hea
 
 static int hs_read_body(http_stream *b, uint8_t *buf, size_t len, http_io_cb cb, void *ud) {
   h2_http_stream *s = S(b);
-  size_t got = 0;
-  while (s->q_head && got < len) {
-    body_chunk *ch = s->q_head;
-    size_t take = ch->len - ch->off;
-    if (take > len - got)
-      take = len - got;
-    memcpy(buf + got, ch->data + ch->off, take);
-    ch->off += take;
-    got += take;
-    if (ch->off == ch->len) {
-      s->q_head = ch->next;
-      if (!s->q_head)
-        s->q_tail = NULL;
-      free(ch);
-    }
-  }
+  size_t got = http_body_queue_take(&s->queued, buf, len);
   if (got) {
     if (s->h2) {
       h2_stream_consumed(s->h2, got); /* reopens the window as the caller reads */
@@ -597,11 +563,7 @@ static void hs_close(http_stream *b, bool not_reusable) {
         *pp = s->ready_next;
         break;
       }
-  while (s->q_head) {
-    body_chunk *ch = s->q_head;
-    s->q_head = ch->next;
-    free(ch);
-  }
+  http_body_queue_clear(&s->queued);
   h1_headers_free(&s->headers);
   free(s);
   if (!c->dead && !c->in_pump)

@@ -20,7 +20,7 @@ void quic_stream_set_closed(quic_stream *s, int error) {
 }
 
 int quic_stream_on_body(quic_stream *s, const uint8_t *data, size_t len) {
-  if (s->body_cb && !s->q_head) {
+  if (s->body_cb && http_body_queue_empty(&s->body_queue)) {
     size_t room = s->body_len - s->body_got;
     size_t take = len < room ? len : room;
     memcpy(s->body_buf + s->body_got, data, take);
@@ -31,18 +31,9 @@ int quic_stream_on_body(quic_stream *s, const uint8_t *data, size_t len) {
   }
   if (!len)
     return CRONC_OK;
-  quic_body_chunk *ch = malloc(sizeof *ch + len);
-  if (!ch)
-    return CRONC_ERR_OUT_OF_MEMORY;
-  ch->next = NULL;
-  ch->len = len;
-  ch->off = 0;
-  memcpy(ch->data, data, len);
-  if (s->q_tail)
-    s->q_tail->next = ch;
-  else
-    s->q_head = ch;
-  s->q_tail = ch;
+  int rv = http_body_queue_push(&s->body_queue, data, len);
+  if (rv != CRONC_OK)
+    return rv;
   s->unconsumed += len;
   return CRONC_OK;
 }
@@ -122,22 +113,7 @@ static int qs_read_body(http_stream *b, uint8_t *buf, size_t len, http_io_cb cb,
   quic_stream *s = S(b);
   if (len == 0)
     return CRONC_ERR_INVALID_ARGUMENT;
-  size_t got = 0;
-  while (s->q_head && got < len) {
-    quic_body_chunk *ch = s->q_head;
-    size_t take = ch->len - ch->off;
-    if (take > len - got)
-      take = len - got;
-    memcpy(buf + got, ch->data + ch->off, take);
-    ch->off += take;
-    got += take;
-    if (ch->off == ch->len) {
-      s->q_head = ch->next;
-      if (!s->q_head)
-        s->q_tail = NULL;
-      free(ch);
-    }
-  }
+  size_t got = http_body_queue_take(&s->body_queue, buf, len);
   if (got) {
     s->unconsumed -= got;
     if (!s->conn->dead && s->id >= 0) {
@@ -181,11 +157,7 @@ static void qs_close(http_stream *b, bool not_reusable) {
         break;
       }
   }
-  while (s->q_head) {
-    quic_body_chunk *ch = s->q_head;
-    s->q_head = ch->next;
-    free(ch);
-  }
+  http_body_queue_clear(&s->body_queue);
   h1_headers_free(&s->headers);
   h1_headers_free(&s->interim);
   free(s);

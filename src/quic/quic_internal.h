@@ -16,6 +16,7 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include "http/body_queue.h"
 #include "quic/quic_connection.h"
 #include "quic/udp_socket.h"
 #include "url/url.h"
@@ -23,13 +24,6 @@
 #define QUIC_TX_BUF (UDP_MAX_GSO_SEGMENTS * 1500)
 
 typedef struct quic_stream quic_stream;
-
-/* A piece of response body that arrived while no read was waiting. */
-typedef struct quic_body_chunk {
-  struct quic_body_chunk *next;
-  size_t len, off;
-  uint8_t data[];
-} quic_body_chunk;
 
 struct quic_stream {
   http_stream base;
@@ -48,9 +42,9 @@ struct quic_stream {
   bool reused;
   int close_error;
   h1_headers headers;
-  h1_headers interim; /* head being received */
-  quic_body_chunk *q_head, *q_tail;
-  uint64_t unconsumed; /* queued body bytes not yet credited to the peer */
+  h1_headers interim;         /* head being received */
+  http_body_queue body_queue; /* body that arrived while no read waited */
+  uint64_t unconsumed;        /* queued body bytes not yet credited to the peer */
   /* pending operations */
   http_io_cb send_cb;
   void *send_ud;
