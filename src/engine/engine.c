@@ -85,18 +85,24 @@ static void arm_expiry_timer(engine *e) {
 }
 
 /* Server properties changed in a way worth persisting. */
-static void props_changed(void *user_data) {
-  engine *e = user_data;
-  e->dirty = true;
+/* Arms the batched write unless one is already pending. */
+static void schedule_write(engine *e) {
   if (!e->timers_open || e->shut_down)
     return;
   if (e->store && store_is_writable(e->store) && !base_timer_is_running(&e->write_timer))
     base_timer_start(&e->write_timer, e->params.store_write_delay_ms, 0, write_timer_fired, e);
+}
+
+static void props_changed(void *user_data) {
+  engine *e = user_data;
+  e->dirty = true;
+  schedule_write(e);
   arm_expiry_timer(e);
 }
 
-/* A QUIC session ticket arrived: written with the next batch. */
-static void quic_states_changed(void *user_data) { props_changed(user_data); }
+/* A QUIC session ticket arrived: written with the next batch, without
+ * rewriting server properties that did not change. */
+static void quic_states_changed(void *user_data) { schedule_write(user_data); }
 
 int engine_flush_store(engine *e) {
   if (!e->store || !store_is_writable(e->store))
