@@ -43,3 +43,11 @@ const char *dns_address_to_string(const struct sockaddr_storage *ss, char *buf, 
     buf[0] = '\0';
   return buf;
 }
+
+uint16_t dns_address_port(const struct sockaddr_storage *ss) {
+  if (ss && ss->ss_family == AF_INET)
+    return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+  if (ss && ss->ss_family == AF_INET6)
+    return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+  return 0;
+}

@@ -55,5 +55,7 @@ int dns_address_list_copy(dns_address_list *dst, const dns_address_list *src);
 /* Writes "1.2.3.4" / "::1" (no port) into buf and returns buf (empty for
  * an unknown family). For logs and tests. */
 const char *dns_address_to_string(const struct sockaddr_storage *ss, char *buf, size_t size);
+/* The port of an IPv4 / IPv6 address in host order (0 for another family). */
+uint16_t dns_address_port(const struct sockaddr_storage *ss);
 
 #endif /* CRONC_DNS_ADDRESS_LIST_H */

@@ -12,6 +12,7 @@
 
 #include "base/strbuf.h"
 #include "cronc/cronc.h"
+#include "dns/address_list.h"
 #include "quic/quic_internal.h"
 #include "quic/quic_ticket.h"
 
@@ -59,17 +60,10 @@ static void log_session_begin(quic_conn *c, const struct sockaddr *peer) {
   c->nl_begun = true;
   if (!netlog_is_capturing(c->netlog))
     return;
-  char addr[INET6_ADDRSTRLEN] = "";
-  uint16_t dport = 0;
-  if (peer->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
-    inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof addr);
-    dport = ntohs(a->sin6_port);
-  } else if (peer->sa_family == AF_INET) {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
-    inet_ntop(AF_INET, &a->sin_addr, addr, sizeof addr);
-    dport = ntohs(a->sin_port);
-  }
+  const struct sockaddr_storage *ss = (const struct sockaddr_storage *)peer;
+  char addr[INET6_ADDRSTRLEN];
+  dns_address_to_string(ss, addr, sizeof addr);
+  uint16_t dport = dns_address_port(ss);
   strbuf sb;
   strbuf_init(&sb);
   strbuf_append_str(&sb, "{\"host\":");

@@ -6,12 +6,12 @@
  * handle is closed). The memory goes when the last reference does. */
 #include "socket/tcp_connect.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns/address_list.h"
 #include "socket/tcp_socket.h"
 
 typedef struct tcp_attempt tcp_attempt;
@@ -106,17 +106,9 @@ static void stop_all(tcp_connect_job *job) {
 static void log_attempt_begin(tcp_connect_job *job, const struct sockaddr_storage *addr) {
   if (!netlog_is_capturing(job->params.netlog))
     return;
-  char ip[INET6_ADDRSTRLEN] = "?";
-  uint16_t port = 0;
-  if (addr->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)addr;
-    inet_ntop(AF_INET6, &a6->sin6_addr, ip, sizeof ip);
-    port = ntohs(a6->sin6_port);
-  } else if (addr->ss_family == AF_INET) {
-    const struct sockaddr_in *a4 = (const struct sockaddr_in *)addr;
-    inet_ntop(AF_INET, &a4->sin_addr, ip, sizeof ip);
-    port = ntohs(a4->sin_port);
-  }
+  char ip[INET6_ADDRSTRLEN];
+  dns_address_to_string(addr, ip, sizeof ip);
+  uint16_t port = dns_address_port(addr);
   char params[96];
   snprintf(params, sizeof params,
            addr->ss_family == AF_INET6 ? "{\"address\":\"[%s]:%u\"}" : "{\"address\":\"%s:%u\"}",
