@@ -68,6 +68,7 @@ static void on_write_done(int result, void *ud) {
 
 static int upload_loop(h1_stream *s);
 
+/* The head or a piece went out: read and write the next pieces. */
 static void on_upload_written(int result, void *ud) {
   h1_stream *s = ud;
   int rv = result < 0 ? result : upload_loop(s);
@@ -127,13 +128,6 @@ static int upload_loop(h1_stream *s) {
   return CRONC_OK;
 }
 
-static void on_head_written(int result, void *ud) {
-  h1_stream *s = ud;
-  int rv = result < 0 ? result : upload_loop(s);
-  if (rv != CRONC_ERR_IO_PENDING)
-    complete(s, rv);
-}
-
 static int h1_send_request(http_stream *hs, const http_request_info *req, http_io_cb cb, void *ud) {
   h1_stream *s = H(hs);
   const url *u = req->url;
@@ -182,7 +176,7 @@ static int h1_send_request(http_stream *hs, const http_request_info *req, http_i
     s->upload = req->upload;
     s->usent = 0;
     s->upload_done = false;
-    rv = stream_socket_write(s->sock, (const uint8_t *)s->head.data, s->head.len, on_head_written,
+    rv = stream_socket_write(s->sock, (const uint8_t *)s->head.data, s->head.len, on_upload_written,
                              s);
     if (rv >= 0)
       rv = upload_loop(s);
