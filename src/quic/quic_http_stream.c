@@ -76,6 +76,10 @@ static int qs_send_request(http_stream *b, const http_request_info *req, http_io
     return c->error;
   if (!req || !req->url || !req->method)
     return CRONC_ERR_INVALID_ARGUMENT;
+  /* A streamed body needs its pieces kept until QUIC acknowledges them;
+   * until that exists it is refused rather than sent empty. */
+  if (req->upload)
+    return CRONC_ERR_NOT_IMPLEMENTED;
   s->req = req;
   s->queued = true;
   s->qnext = NULL;

@@ -475,6 +475,22 @@ static void test_100_concurrent_streams_share_one_connection(void **state) {
   assert_int_equal(quic_pool_session_count(f->pool), 1);
 }
 
+/* A streamed upload body is refused with a clear error, never sent as an
+ * empty body. */
+static void test_streamed_upload_is_refused_not_dropped(void **state) {
+  REQUIRE_CADDY();
+  fixture *f = *state;
+  char u[256];
+  url_for(u, sizeof u, "localhost", caddy_server_port(g_caddy), "/submit");
+  fetch *x = fetch_new(u, "POST");
+  http_upload_body never_read = {NULL, -1}; /* its functions must not be called */
+  x->req.upload = &never_read;
+  fetch_start(f, f->pool, x, "localhost", caddy_server_port(g_caddy));
+  assert_true(test_loop_run_until(&f->loop, &x->done, 10000));
+  assert_int_equal(x->result, CRONC_ERR_NOT_IMPLEMENTED);
+  fetch_free(x);
+}
+
 static void test_post_body_reaches_server(void **state) {
   REQUIRE_CADDY();
   fixture *f = *state;
@@ -934,6 +950,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_100_concurrent_streams_share_one_connection, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_post_body_reaches_server, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_streamed_upload_is_refused_not_dropped, setup, teardown),
       cmocka_unit_test_setup_teardown(test_second_pool_resumes_with_zero_rtt, setup, teardown),
       cmocka_unit_test_setup_teardown(test_post_waits_for_handshake_on_resumed_session, setup,
                                       teardown),
