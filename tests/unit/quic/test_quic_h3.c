@@ -890,6 +890,9 @@ static void test_zero_rtt_rejected_by_server_replays_request(void **state) {
   p.resolver = f->dns;
   p.netlog = f->nl;
   p.tickets = (quic_ticket_store){tm_load, tm_save, &f->tickets};
+  /* Caddy does not always send CONNECTION_CLOSE when it stops; a short idle
+   * timeout ends the session either way within the wait below. */
+  p.idle_timeout_ms = 2000;
   quic_pool *pool = NULL;
   assert_int_equal(quic_pool_new(&p, &pool), 0);
   size_t loads = (size_t)f->tickets.loads;
