@@ -52,6 +52,9 @@ void engine_params_init(engine_params *p) {
   p->enable_http2 = true;
   p->broken_exponential_backoff = true;
   p->pin_bypass_for_local_anchors = true;
+  p->allow_remote_alt_svc = true;
+  p->allow_remote_h2_alt_svc = true;
+  p->retry_without_alt_svc_on_quic_errors = true;
 }
 
 static void arm_expiry_timer(engine *e);

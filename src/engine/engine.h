@@ -95,6 +95,18 @@ typedef struct engine_params {
   bool http3_only;                    /* every https request over QUIC to the origin (diagnosis) */
   uint64_t quic_handshake_timeout_ms; /* 0 = 10 s */
   uint64_t quic_idle_timeout_ms;      /* 0 = 30 s */
+  /* Alternative services: the switches Chromium's selection rules and job
+   * controller read (HttpNetworkSessionParams / QuicParams; defaults are
+   * Chromium's, set by engine_params_init). */
+  bool enable_http2_alternative_service;     /* race h2 alternatives; default false */
+  bool enable_user_alternate_protocol_ports; /* alt port >= 1024 for origin < 1024; false */
+  bool allow_remote_alt_svc;                 /* QUIC alternative on another host; true */
+  bool allow_remote_h2_alt_svc;              /* h2 alternative on another host; true */
+  const char *const *quic_host_allowlist;    /* hosts QUIC may serve; empty = any (copied) */
+  size_t n_quic_host_allowlist;
+  bool quic_disable_bidirectional_streams;         /* default false */
+  bool delay_main_job_with_available_spdy_session; /* default false */
+  bool retry_without_alt_svc_on_quic_errors;       /* default true */
 } engine_params;
 
 typedef struct engine engine;
