@@ -533,3 +533,10 @@ void engine_free(engine *e) {
   else
     free(e);
 }
+
+int engine_preconnect(engine *e, const char *url, int num_streams) {
+  (void)e;
+  (void)url;
+  (void)num_streams;
+  return CRONC_ERR_NOT_IMPLEMENTED; /* arrives with the job controller */
+}

@@ -156,6 +156,13 @@ bool engine_enable_http2(const engine *e);
  * the store's error (nothing to write, or no store: 0). */
 int engine_flush_store(engine *e);
 
+/* Opens up to num_streams connections or sessions to the origin of `url`
+ * ahead of requests (Chromium's HttpStreamFactory::PreconnectStreams),
+ * racing alternative services as a request would. Network thread. Returns
+ * 0 (started; it completes in the background), CRONC_ERR_INVALID_URL /
+ * CRONC_ERR_INVALID_ARGUMENT, or CRONC_ERR_OUT_OF_MEMORY. */
+int engine_preconnect(engine *e, const char *url, int num_streams);
+
 /* Stops the engine: flushes pending writes, closes timers, stops the
  * network thread (running the tasks already posted), closes the store and
  * finishes the NetLog file. Refused with CRONC_ERR_INVALID_ARGUMENT when
