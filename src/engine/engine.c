@@ -534,9 +534,9 @@ void engine_free(engine *e) {
     free(e);
 }
 
-int engine_preconnect(engine *e, const char *url, int num_streams) {
+int engine_preconnect(engine *e, const char *url_spec, int num_streams) {
   (void)e;
-  (void)url;
+  (void)url_spec;
   (void)num_streams;
   return CRONC_ERR_NOT_IMPLEMENTED; /* arrives with the job controller */
 }

@@ -161,7 +161,7 @@ int engine_flush_store(engine *e);
  * racing alternative services as a request would. Network thread. Returns
  * 0 (started; it completes in the background), CRONC_ERR_INVALID_URL /
  * CRONC_ERR_INVALID_ARGUMENT, or CRONC_ERR_OUT_OF_MEMORY. */
-int engine_preconnect(engine *e, const char *url, int num_streams);
+int engine_preconnect(engine *e, const char *url_spec, int num_streams);
 
 /* Stops the engine: flushes pending writes, closes timers, stops the
  * network thread (running the tasks already posted), closes the store and
