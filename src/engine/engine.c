@@ -7,6 +7,8 @@
 #include "cache/http_cache.h"
 #include "cronc/cronc.h"
 #include "engine/quic_states.h"
+#include "http/job_controller.h"
+#include "http/network_transaction.h"
 #include "http/quic_hints.h"
 #include "quic/quic_session_pool.h"
 
@@ -29,6 +31,8 @@ struct engine {
   tls_context *tls;
   dns_host_mapping_rules *rules;
   stream_factory *factory;
+  jc_factory *jc;              /* the job controllers requests go through */
+  char **quic_allowlist;       /* copy of params.quic_host_allowlist */
   quic_pool *quic;             /* NULL when QUIC is off */
   engine_quic_states *qstates; /* 0-RTT state per server id */
   http_network_layer *network_layer;
@@ -137,6 +141,71 @@ static void add_quic_hints(engine *e) {
   }
 }
 
+/* A QUIC connection's outcome feeds the job controller's bookkeeping
+ * (confirm or recently-broken, smoothed RTT, QUIC works here). */
+static void quic_observer(void *ud, const quic_pool_event *ev) {
+  engine *e = ud;
+  if (!e->jc)
+    return;
+  jc_quic_outcome o = {ev->host,   ev->port,    ev->dest_host,    ev->dest_port,
+                       ev->result, ev->srtt_us, ev->local_address};
+  jc_factory_on_quic_session(e->jc, &o);
+}
+
+/* Recently broken QUIC gets no 0-RTT (Chromium requires confirmation). */
+static bool quic_require_confirmation(void *ud, const char *dest_host, uint16_t dest_port) {
+  engine *e = ud;
+  altsvc_service alt = {.protocol = ALTSVC_PROTO_QUIC, .port = dest_port};
+  snprintf(alt.host, sizeof alt.host, "%s", dest_host);
+  return props_was_alternative_service_recently_broken(e->props, &alt);
+}
+
+/* The job controller reaches QUIC through these (http/ sits below quic/). */
+static int jc_quic_request(void *ud, const http_request_info *req, const char *dest_host,
+                           uint16_t dest_port, http_stream_ready_cb cb, void *cb_ud,
+                           void **handle) {
+  engine *e = ud;
+  quic_pool_request *qr = NULL;
+  int rv = quic_pool_request_stream(e->quic, req, false, dest_host, dest_port, cb, cb_ud, &qr);
+  *handle = qr;
+  return rv;
+}
+
+static void jc_quic_cancel(void *ud, void *handle) {
+  (void)ud;
+  quic_pool_cancel(handle);
+}
+
+static bool jc_quic_can_use(void *ud, const char *host, uint16_t port, const char *dest_host,
+                            uint16_t dest_port) {
+  engine *e = ud;
+  return quic_pool_can_use_existing_session(e->quic, host, port, false, dest_host, dest_port);
+}
+
+static int start_job_controller(engine *e) {
+  jc_params jp;
+  jc_params_init(&jp);
+  jp.runner = e->runner;
+  jp.clock = e->clock;
+  jp.nl = e->nl;
+  jp.props = e->props;
+  jp.tcp = e->factory;
+  if (e->quic)
+    jp.quic = (jc_quic_ops){jc_quic_request, jc_quic_cancel, jc_quic_can_use, e};
+  jp.select.enable_quic = e->params.enable_quic;
+  jp.select.enable_http2_alternative_service =
+      e->params.enable_http2 && e->params.enable_http2_alternative_service;
+  jp.select.enable_user_alternate_protocol_ports = e->params.enable_user_alternate_protocol_ports;
+  jp.select.allow_remote_alt_svc = e->params.allow_remote_alt_svc;
+  jp.select.disallow_remote_h2_alt_svc = !e->params.allow_remote_h2_alt_svc;
+  jp.select.disable_bidirectional_streams = e->params.quic_disable_bidirectional_streams;
+  jp.select.quic_host_allowlist = (const char *const *)e->quic_allowlist;
+  jp.select.n_quic_host_allowlist = e->quic_allowlist ? e->params.n_quic_host_allowlist : 0;
+  jp.delay_main_job_with_available_spdy_session =
+      e->params.delay_main_job_with_available_spdy_session;
+  return jc_factory_new(&jp, &e->jc);
+}
+
 /* The QUIC session pool, with the 0-RTT state loaded from the store. */
 static int start_quic(engine *e) {
   e->qstates = engine_quic_states_new(e->clock, quic_states_changed, e);
@@ -155,6 +224,11 @@ static int start_quic(engine *e) {
   qp.handshake_timeout_ms = e->params.quic_handshake_timeout_ms;
   qp.idle_timeout_ms = e->params.quic_idle_timeout_ms;
   qp.tickets = engine_quic_states_ticket_store(e->qstates);
+  qp.observer = quic_observer;
+  qp.observer_ud = e;
+  qp.rules = e->rules;
+  qp.require_confirmation = quic_require_confirmation;
+  qp.require_confirmation_ud = e;
   return quic_pool_new(&qp, &e->quic);
 }
 
@@ -258,13 +332,24 @@ static void start_on_network_thread(void *arg) {
   }
   if (trv == CRONC_OK && e->params.enable_quic)
     trv = start_quic(e);
+  if (trv == CRONC_OK)
+    trv = start_job_controller(e);
   if (trv == CRONC_OK) {
     /* --http3-only: every request over QUIC to the origin itself. */
     http_stream_factory *streams =
-        e->params.http3_only ? quic_pool_stream_factory(e->quic) : stream_factory_base(e->factory);
+        e->params.http3_only ? quic_pool_stream_factory(e->quic) : jc_factory_base(e->jc);
     e->network_layer = http_network_layer_new(streams);
-    if (!e->network_layer)
+    if (!e->network_layer) {
       trv = CRONC_ERR_OUT_OF_MEMORY;
+    } else {
+      ntx_alt_svc_params ap = {
+          .props = e->props,
+          .enable_http2 = e->params.enable_http2,
+          .enable_quic = e->params.enable_quic,
+          .retry_without_alt_svc_on_quic_errors = e->params.retry_without_alt_svc_on_quic_errors,
+      };
+      http_network_layer_set_alt_svc(e->network_layer, &ap);
+    }
   }
   /* Disk without HTTP keeps server properties on disk but no responses. */
   if (trv == CRONC_OK &&
@@ -309,6 +394,8 @@ static void stop_on_network_thread(void *arg) {
   e->cache = NULL;
   http_network_layer_free(e->network_layer);
   e->network_layer = NULL;
+  jc_factory_free(e->jc);
+  e->jc = NULL;
   quic_pool_free(e->quic);
   e->quic = NULL;
   stream_factory_free(e->factory);
@@ -366,6 +453,11 @@ int engine_post(engine *e, base_task_fn fn, void *arg) {
 }
 
 static void engine_destroy(engine *e) {
+  if (e->quic_allowlist)
+    for (size_t i = 0; i < e->params.n_quic_host_allowlist; i++)
+      free(e->quic_allowlist[i]);
+  free(e->quic_allowlist);
+  e->quic_allowlist = NULL;
   free(e->extra_ca_file);
   free(e->host_rules);
   free(e->user_agent);
@@ -411,6 +503,27 @@ int engine_new(const engine_params *params, engine **out) {
     free(e);
     return CRONC_ERR_OUT_OF_MEMORY;
   }
+  if (params->n_quic_host_allowlist && params->quic_host_allowlist) {
+    e->quic_allowlist = calloc(params->n_quic_host_allowlist, sizeof(char *));
+    bool ok = e->quic_allowlist != NULL;
+    for (size_t i = 0; ok && i < params->n_quic_host_allowlist; i++) {
+      const char *h = params->quic_host_allowlist[i] ? params->quic_host_allowlist[i] : "";
+      e->quic_allowlist[i] = strdup(h);
+      ok = e->quic_allowlist[i] != NULL;
+      /* The selection compares lower-cased hosts. */
+      for (char *c = ok ? e->quic_allowlist[i] : NULL; c && *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+          *c = (char)(*c - 'A' + 'a');
+    }
+    if (!ok) {
+      engine_destroy(e);
+      free(e);
+      return CRONC_ERR_OUT_OF_MEMORY;
+    }
+  } else {
+    e->params.n_quic_host_allowlist = 0;
+  }
+  e->params.quic_host_allowlist = NULL; /* the copy is e->quic_allowlist */
   e->params.extra_ca_file = e->extra_ca_file;
   e->params.host_resolver_rules = e->host_rules;
   e->params.user_agent = e->user_agent;
@@ -535,8 +648,17 @@ void engine_free(engine *e) {
 }
 
 int engine_preconnect(engine *e, const char *url_spec, int num_streams) {
-  (void)e;
-  (void)url_spec;
-  (void)num_streams;
-  return CRONC_ERR_NOT_IMPLEMENTED; /* arrives with the job controller */
+  if (!e || !url_spec || num_streams < 1)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  if (!e->jc)
+    return CRONC_ERR_INVALID_ARGUMENT; /* not started, or shut down */
+  url u;
+  int rv = url_parse(url_spec, strlen(url_spec), &u);
+  if (rv != CRONC_OK)
+    return rv;
+  rv = jc_factory_preconnect(e->jc, &u, num_streams, e->params.enable_http2);
+  url_free(&u);
+  return rv;
 }
+
+jc_factory *engine_job_controller(engine *e) { return e->jc; }

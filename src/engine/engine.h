@@ -163,6 +163,10 @@ int engine_flush_store(engine *e);
  * CRONC_ERR_INVALID_ARGUMENT, or CRONC_ERR_OUT_OF_MEMORY. */
 int engine_preconnect(engine *e, const char *url_spec, int num_streams);
 
+/* The job controllers' factory (network thread; for tests and tools). */
+struct jc_factory;
+struct jc_factory *engine_job_controller(engine *e);
+
 /* Stops the engine: flushes pending writes, closes timers, stops the
  * network thread (running the tasks already posted), closes the store and
  * finishes the NetLog file. Refused with CRONC_ERR_INVALID_ARGUMENT when

@@ -139,6 +139,8 @@ static void choose(props *p, const altsvc_select_params *params, const altsvc_se
     if (alt->protocol == ALTSVC_PROTO_HTTP2) {
       if (!params->enable_http2_alternative_service)
         continue;
+      if (strcmp(alt->host, origin->host) != 0 && params->disallow_remote_h2_alt_svc)
+        continue;
       if (!out->found)
         set_choice(out, info, NULL);
       continue;

@@ -38,6 +38,9 @@ typedef struct altsvc_select_params {
   bool enable_user_alternate_protocol_ports; /* default false */
   bool allow_remote_alt_svc;                 /* QUIC on another host; default true */
   bool disable_bidirectional_streams;        /* QUIC for bidi streams; default false */
+  /* cronc's switch for h2 alternatives on another host (Chromium has none
+   * and allows them); default false = allowed. */
+  bool disallow_remote_h2_alt_svc;
   /* Hosts QUIC may be used for (lower case); empty = any. */
   const char *const *quic_host_allowlist;
   size_t n_quic_host_allowlist;
@@ -91,8 +94,8 @@ void altsvc_select_request_init(altsvc_select_request *req, const url_origin *or
  *  - skip broken ones;
  *  - skip an alternative port >= 1024 for an origin port < 1024 unless
  *    enable_user_alternate_protocol_ports;
- *  - h2: only with enable_http2_alternative_service; kept as the candidate
- *    if none yet;
+ *  - h2: only with enable_http2_alternative_service (and, on another host,
+ *    without disallow_remote_h2_alt_svc); kept as the candidate if none yet;
  *  - QUIC (from here on it counts as "not broken"): skip unless QUIC is
  *    enabled, not a bidirectional stream with disable_bidirectional_streams,
  *    the alternative port is not QUIC-disabled, an advertised ALPN is

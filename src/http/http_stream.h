@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/netlog.h"
+#include "http/alternative_service.h"
 #include "http/h1_parser.h"
 #include "url/url.h"
 
@@ -127,11 +128,35 @@ typedef struct http_stream_factory http_stream_factory;
 typedef struct http_stream_request http_stream_request;
 typedef void (*http_stream_ready_cb)(void *user_data, int result, http_stream *stream);
 
+/* Which job of a race served the request. */
+typedef enum http_job_winner {
+  HTTP_JOB_WINNER_NONE = 0, /* no race (no alternative service tried) */
+  HTTP_JOB_WINNER_MAIN,
+  HTTP_JOB_WINNER_ALTERNATIVE,
+} http_job_winner;
+
+/* What a stream request came to beyond the stream, filled by the factory
+ * before its callback runs (the job controller's part of Chromium's
+ * HttpStreamRequest: alternate protocol usage, OnQuicBroken). */
+typedef struct http_stream_request_report {
+  http_job_winner winner;
+  bool quic_broken; /* every advertised QUIC alternative was broken */
+  /* The alternative service raced, whether or not it won (protocol
+   * ALTSVC_PROTO_UNKNOWN: none); its host is never empty. */
+  altsvc_service alt;
+  int alt_error; /* the alternative job's error when it failed before the result */
+  /* The main job's wait: µs, or -1 when it was held until the alternative
+   * job failed (an existing QUIC session or an h2 alternative). */
+  int64_t main_wait_us;
+} http_stream_request_report;
+
 typedef struct http_stream_factory_vtable {
   /* Returns CRONC_ERR_IO_PENDING (cb later, *out set so it can be
-   * cancelled) or a net error (then nothing was started). */
+   * cancelled) or a net error (then nothing was started). report (may be
+   * NULL) is zeroed now and filled before cb runs. */
   int (*request_stream)(http_stream_factory *f, const http_request_info *req,
-                        http_stream_ready_cb cb, void *ud, http_stream_request **out);
+                        http_stream_request_report *report, http_stream_ready_cb cb, void *ud,
+                        http_stream_request **out);
   void (*cancel)(http_stream_factory *f, http_stream_request *r);
 } http_stream_factory_vtable;
 

@@ -42,11 +42,6 @@ typedef struct http_transaction_timing {
 } http_transaction_timing;
 
 /* What a transaction says about its response beyond the head. */
-typedef enum http_job_winner {
-  HTTP_JOB_WINNER_NONE = 0, /* no race (no alternative service tried) */
-  HTTP_JOB_WINNER_MAIN,
-  HTTP_JOB_WINNER_ALTERNATIVE,
-} http_job_winner;
 
 typedef struct http_transaction_info {
   bool was_cached;      /* the response (head and body) came from the cache */
@@ -99,6 +94,10 @@ struct http_transaction_factory {
 typedef struct http_network_layer http_network_layer;
 
 http_network_layer *http_network_layer_new(http_stream_factory *streams);
+/* Alt-Svc learning and the alt-svc retries for the layer's transactions
+ * (network_transaction.h). */
+struct ntx_alt_svc_params;
+void http_network_layer_set_alt_svc(http_network_layer *l, const struct ntx_alt_svc_params *p);
 void http_network_layer_free(http_network_layer *l);
 http_transaction_factory *http_network_layer_base(http_network_layer *l);
 

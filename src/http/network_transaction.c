@@ -6,6 +6,7 @@
 
 #include "base/strbuf.h"
 #include "cronc/cronc.h"
+#include "http/server_properties.h"
 
 /* Chromium's HttpNetworkTransaction states, in its order. */
 #define NTX_STATES(X)                                                                              \
@@ -54,6 +55,15 @@ struct network_transaction {
   bool body_done;
   bool zero_rtt;
   bool upload_used; /* a streamed body was (partly) read by a send */
+
+  /* Alternative services: learning from Alt-Svc, and the retries without
+   * them (Chromium's 421 and QUIC-protocol-error paths). */
+  ntx_alt_svc_params alt;
+  http_stream_request_report report;
+  http_request_info req_no_alt; /* *req with alternative services off */
+  bool retried_421;
+  altsvc_service quic_error_alt; /* retried without it after a QUIC error */
+  char alt_used[URL_MAX_HOST + 16];
 
   ntx_timing timing;
 
@@ -158,7 +168,8 @@ static int do_notify_before_create_stream(network_transaction *t) {
 static int do_create_stream(network_transaction *t) {
   t->next_state = STATE_CREATE_STREAM_COMPLETE;
   netlog_add(t->nl, t->req->source, NETLOG_TYPE_HTTP_STREAM_REQUEST, NETLOG_PHASE_BEGIN, NULL);
-  return t->factory->vt->request_stream(t->factory, t->req, on_stream_ready, t, &t->stream_request);
+  return t->factory->vt->request_stream(t->factory, t->req, &t->report, on_stream_ready, t,
+                                       &t->stream_request);
 }
 
 static int do_create_stream_complete(network_transaction *t, int rv) {
@@ -275,7 +286,59 @@ static bool should_resend(network_transaction *t, int rv) {
   }
 }
 
+/* The stream in use came from an alternative service's job. */
+static bool served_by_alternative(const network_transaction *t) {
+  return t->report.winner == HTTP_JOB_WINNER_ALTERNATIVE &&
+         t->report.alt.protocol != ALTSVC_PROTO_UNKNOWN;
+}
+
+/* Resends the request with alternative services off (Chromium's
+ * enable_alternative_services_ = false + ResetConnectionAndRequestForResend). */
+static int resend_without_alt_svc(network_transaction *t, int rv, const char *why) {
+  if (netlog_is_capturing(t->nl)) {
+    char buf[160];
+    snprintf(buf, sizeof buf, "{\"net_error\":%d,\"reason\":\"%s\"}", rv, why);
+    netlog_add_event(t->nl, t->req->source, NETLOG_TYPE_CRONC_HTTP_TRANSACTION_RETRY_WITHOUT_ALT_SVC,
+                     buf);
+  }
+  t->req_no_alt = *t->req;
+  t->req_no_alt.enable_alternative_services = false;
+  t->req = &t->req_no_alt;
+  t->retry_attempts++;
+  reset_stream(t, true);
+  t->next_state = STATE_CREATE_STREAM;
+  return CRONC_OK;
+}
+
 static int handle_io_error(network_transaction *t, int rv) {
+  /* A QUIC protocol error before any response head, on an alternative:
+   * once more over TCP without alternative services; if that works, the
+   * alternative is marked broken (Chromium's kQuicProtocolError path). */
+  if (rv == CRONC_ERR_QUIC_PROTOCOL_ERROR && t->stream && !t->headers_done &&
+      t->retry_attempts < NTX_MAX_RETRY_ATTEMPTS && served_by_alternative(t) &&
+      t->req->enable_alternative_services) {
+    if (t->alt.props && props_is_alternative_service_broken(t->alt.props, &t->report.alt)) {
+      netlog_add_net_error(t->nl, t->req->source,
+                           NETLOG_TYPE_HTTP_TRANSACTION_RESTART_AFTER_ERROR, rv);
+      t->retry_attempts++;
+      reset_stream(t, true);
+      t->next_state = STATE_CREATE_STREAM;
+      return CRONC_OK;
+    }
+    if (t->alt.retry_without_alt_svc_on_quic_errors) {
+      t->quic_error_alt = t->report.alt;
+      return resend_without_alt_svc(t, rv, "QUIC protocol error on an alternative service");
+    }
+  }
+  if (rv == CRONC_ERR_QUIC_HANDSHAKE_FAILED && t->stream &&
+      t->retry_attempts < NTX_MAX_RETRY_ATTEMPTS) {
+    netlog_add_net_error(t->nl, t->req->source, NETLOG_TYPE_HTTP_TRANSACTION_RESTART_AFTER_ERROR,
+                         rv);
+    t->retry_attempts++;
+    reset_stream(t, true);
+    t->next_state = STATE_CREATE_STREAM;
+    return CRONC_OK;
+  }
   if (!should_resend(t, rv))
     return rv;
   t->retry_attempts++;
@@ -301,13 +364,52 @@ static int do_read_headers(network_transaction *t) {
   return t->stream->vt->read_response_headers(t->stream, on_io_complete, t);
 }
 
+/* Chromium's ProcessAlternativeServices, after the response head: an
+ * https response (its certificate verified: cronc fails a connection whose
+ * certificate has an error) with Alt-Svc replaces the origin's
+ * alternatives. Header lines are joined with ", ". */
+static void process_alt_svc(network_transaction *t, const h1_headers *h) {
+  const url *u = t->req->url;
+  if (!t->alt.props || u->scheme != URL_SCHEME_HTTPS || !h1_headers_has(h, "alt-svc"))
+    return;
+  url_origin origin;
+  if (url_origin_from_url(u, &origin) != CRONC_OK)
+    return;
+  strbuf v = STRBUF_INIT;
+  if (h1_headers_get_normalized(h, "alt-svc", &v) && !strbuf_failed(&v))
+    props_process_alt_svc_header(t->alt.props, &origin, strbuf_cstr(&v), v.len, t->alt.enable_http2,
+                                 t->alt.enable_quic);
+  strbuf_free(&v);
+}
+
 static int do_read_headers_complete(network_transaction *t, int rv) {
   netlog_add_net_error(t->nl, t->req->source, NETLOG_TYPE_HTTP_TRANSACTION_READ_HEADERS, rv);
   if (rv != CRONC_OK)
     return handle_io_error(t, rv);
+  const h1_headers *h = t->stream->vt->response_headers(t->stream);
+  /* 421 Misdirected Request: once more without alternative services (and,
+   * in Chromium, without IP pooling), nothing marked. */
+  if (h && h->status == 421 && t->req->enable_alternative_services && !t->retried_421 &&
+      t->retry_attempts < NTX_MAX_RETRY_ATTEMPTS) {
+    t->retried_421 = true;
+    return resend_without_alt_svc(t, 421, "421 Misdirected Request");
+  }
   t->headers_done = true;
   t->timing.receive_headers_end = now_ticks(t);
   t->zero_rtt = t->stream->vt->used_zero_rtt && t->stream->vt->used_zero_rtt(t->stream);
+  if (served_by_alternative(t)) {
+    const altsvc_service *a = &t->report.alt;
+    snprintf(t->alt_used, sizeof t->alt_used, "%s %s:%u",
+             a->protocol == ALTSVC_PROTO_QUIC ? "h3" : "h2", a->host, (unsigned)a->port);
+  }
+  if (t->quic_error_alt.protocol != ALTSVC_PROTO_UNKNOWN && t->alt.props) {
+    /* The retry without alternative services worked: the alternative is
+     * what failed. */
+    props_mark_alternative_service_broken(t->alt.props, &t->quic_error_alt);
+    t->quic_error_alt.protocol = ALTSVC_PROTO_UNKNOWN;
+  }
+  if (h)
+    process_alt_svc(t, h);
   /* Auth challenges (401/407) would go to DRAIN_BODY_FOR_AUTH_RESTART here;
    * without auth the response is handed to the caller as it is. */
   t->next_state = STATE_NONE;
@@ -495,7 +597,13 @@ static void vt_timing(http_transaction *b, http_transaction_timing *out) {
   ntx_get_timing(from_base(b), out);
 }
 static void vt_info(http_transaction *b, http_transaction_info *out) {
-  *out = (http_transaction_info){.zero_rtt = from_base(b)->zero_rtt, .alternative_service = ""};
+  network_transaction *t = from_base(b);
+  *out = (http_transaction_info){
+      .zero_rtt = t->zero_rtt,
+      .quic_broken = t->report.quic_broken,
+      .winner = t->report.winner,
+      .alternative_service = t->alt_used,
+  };
 }
 static void vt_free(http_transaction *b) { ntx_free(from_base(b)); }
 
@@ -506,13 +614,21 @@ static const http_transaction_vtable ntx_vt = {
 struct http_network_layer {
   http_transaction_factory base;
   http_stream_factory *streams;
+  ntx_alt_svc_params alt;
 };
+
+void http_network_layer_set_alt_svc(http_network_layer *l, const ntx_alt_svc_params *p) {
+  l->alt = *p;
+}
+
+void ntx_set_alt_svc(network_transaction *t, const ntx_alt_svc_params *p) { t->alt = *p; }
 
 static int layer_create(http_transaction_factory *f, netlog *nl, http_transaction **out) {
   http_network_layer *l = (http_network_layer *)f;
   network_transaction *t = ntx_new(l->streams, nl, NULL);
   if (!t)
     return CRONC_ERR_OUT_OF_MEMORY;
+  t->alt = l->alt;
   *out = &t->base;
   return CRONC_OK;
 }

@@ -13,6 +13,12 @@
  * new stream, as Chromium's ShouldResendRequest / HandleIOError do, at most
  * NTX_MAX_RETRY_ATTEMPTS times.
  *
+ * After the response head, an https response's Alt-Svc header updates server
+ * properties (Chromium's ProcessAlternativeServices). A 421 response is
+ * retried once without alternative services; a QUIC protocol error on an
+ * alternative service before the head is retried without them and, if that
+ * works, the alternative is marked broken.
+ *
  * Completion style as in http_stream.h. The callback is always the last
  * thing the transaction does, so the caller may free it from there. One
  * thread (the network thread). */
@@ -40,6 +46,17 @@ typedef struct ntx_delegate {
 } ntx_delegate;
 
 network_transaction *ntx_new(http_stream_factory *factory, netlog *nl, const ntx_delegate *d);
+
+/* Where Alt-Svc headers go and the switches that filter them and drive the
+ * retries without alternative services. props NULL: nothing learned. */
+struct props;
+typedef struct ntx_alt_svc_params {
+  struct props *props;
+  bool enable_http2;                         /* keep "h2" entries */
+  bool enable_quic;                          /* keep "h3" entries */
+  bool retry_without_alt_svc_on_quic_errors; /* Chromium's default: true */
+} ntx_alt_svc_params;
+void ntx_set_alt_svc(network_transaction *t, const ntx_alt_svc_params *p);
 /* Frees the transaction, cancelling what runs (no callback after this). */
 void ntx_free(network_transaction *t);
 

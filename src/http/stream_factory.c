@@ -563,10 +563,29 @@ static void dispatch_waiting(stream_factory *f) {
   }
 }
 
-static int sf_request_stream(http_stream_factory *b, const http_request_info *req,
-                             http_stream_ready_cb cb, void *ud, http_stream_request **out) {
-  stream_factory *f = F(b);
+static void origin_key_of(const url *u, char *key, size_t cap) {
+  size_t pos = 0;
+  key[0] = '\0';
+  key_put(key, cap, &pos, url_scheme_name(u->scheme));
+  key_put(key, cap, &pos, "://");
+  key_put(key, cap, &pos, u->host);
+  key_put(key, cap, &pos, ":");
+  key_put_u(key, cap, &pos, u->port);
+}
+
+bool stream_factory_has_h2_session(stream_factory *f, const url *u) {
+  char key[URL_MAX_HOST + 32];
+  origin_key_of(u, key, sizeof key);
+  return f->p.enable_http2 && h2_find(f, key) != NULL;
+}
+
+int stream_factory_request_stream_to(stream_factory *f, const http_request_info *req,
+                                     const char *alt_host, uint16_t alt_port,
+                                     http_stream_ready_cb cb, void *ud,
+                                     http_stream_request **out) {
   const url *u = req->url;
+  if (alt_host && strlen(alt_host) > URL_MAX_HOST)
+    return CRONC_ERR_INVALID_ARGUMENT;
   sf_job *j = calloc(1, sizeof *j);
   if (!j)
     return CRONC_ERR_OUT_OF_MEMORY;
@@ -574,24 +593,23 @@ static int sf_request_stream(http_stream_factory *b, const http_request_info *re
   j->req = req;
   j->cb = cb;
   j->ud = ud;
-  /* Host mapping rules change where we connect, never whom we talk to. */
+  /* The destination is the origin, or an alternative service's host and
+   * port; host mapping rules then change where we connect, never whom we
+   * talk to (TLS still checks the origin's name). */
+  const char *dhost = alt_host ? alt_host : u->host;
+  uint16_t dport = alt_host ? alt_port : u->port;
   size_t dpos = 0;
   j->dest_host[0] = '\0';
-  key_put(j->dest_host, sizeof j->dest_host, &dpos, u->host);
-  j->dest_port = u->port;
-  if (dns_host_mapping_rules_rewrite(f->p.rules, u->host, strlen(u->host), u->port, j->dest_host,
+  key_put(j->dest_host, sizeof j->dest_host, &dpos, dhost);
+  j->dest_port = dport;
+  if (dns_host_mapping_rules_rewrite(f->p.rules, dhost, strlen(dhost), dport, j->dest_host,
                                      sizeof j->dest_host, &j->dest_port) == DNS_MAPPING_INVALID) {
     free(j);
     return CRONC_ERR_NAME_NOT_RESOLVED;
   }
-  size_t pos = 0;
-  key_put(j->origin_key, sizeof j->origin_key, &pos, url_scheme_name(u->scheme));
-  key_put(j->origin_key, sizeof j->origin_key, &pos, "://");
-  key_put(j->origin_key, sizeof j->origin_key, &pos, u->host);
-  key_put(j->origin_key, sizeof j->origin_key, &pos, ":");
-  key_put_u(j->origin_key, sizeof j->origin_key, &pos, u->port);
+  origin_key_of(u, j->origin_key, sizeof j->origin_key);
   char gkey[sizeof((sf_group *)0)->key];
-  pos = 0;
+  size_t pos = 0;
   gkey[0] = '\0';
   key_put(gkey, sizeof gkey, &pos, j->origin_key);
   key_put(gkey, sizeof gkey, &pos, "/");
@@ -610,6 +628,18 @@ static int sf_request_stream(http_stream_factory *b, const http_request_info *re
     j->waiting = true;
   *out = (http_stream_request *)j;
   return CRONC_ERR_IO_PENDING;
+}
+
+static int sf_request_stream(http_stream_factory *b, const http_request_info *req,
+                             http_stream_request_report *report, http_stream_ready_cb cb,
+                             void *ud, http_stream_request **out) {
+  if (report)
+    memset(report, 0, sizeof *report);
+  return stream_factory_request_stream_to(F(b), req, NULL, 0, cb, ud, out);
+}
+
+void stream_factory_cancel(stream_factory *f, http_stream_request *r) {
+  f->base.vt->cancel(&f->base, r);
 }
 
 static void sf_cancel(http_stream_factory *b, http_stream_request *r) {

@@ -17,8 +17,9 @@
  * that served a request are kept 5 minutes, unused ones 10 seconds,
  * checked by a cleanup timer every 10 seconds (Chromium's values).
  *
- * The alternative-service race (QUIC against TCP) and IP pooling arrive with
- * the job controller; this is the main job alone. Network thread only. */
+ * This is the connection part of a job (the main job, or an h2 alternative
+ * job); http/job_controller races jobs and picks the winner. Network thread
+ * only. */
 #ifndef CRONC_HTTP_STREAM_FACTORY_H
 #define CRONC_HTTP_STREAM_FACTORY_H
 
@@ -61,6 +62,19 @@ stream_factory *stream_factory_new(const stream_factory_params *p);
 void stream_factory_free(stream_factory *f);
 /* The http_stream_factory interface the network transaction uses. */
 http_stream_factory *stream_factory_base(stream_factory *f);
+
+/* The main job's way in (and an h2 alternative job's): a stream for req
+ * whose connection goes to alt_host:alt_port instead of the origin (NULL =
+ * the origin). The origin still names the TLS server, the HTTP/2 pool key
+ * and the Host header. As the vtable's request_stream otherwise. */
+int stream_factory_request_stream_to(stream_factory *f, const http_request_info *req,
+                                     const char *alt_host, uint16_t alt_port,
+                                     http_stream_ready_cb cb, void *ud,
+                                     http_stream_request **out);
+void stream_factory_cancel(stream_factory *f, http_stream_request *r);
+/* Whether a usable HTTP/2 connection to u's origin is open (the job
+ * controller then does not delay the main job). */
+bool stream_factory_has_h2_session(stream_factory *f, const url *u);
 
 /* Diagnostics and tests. */
 size_t stream_factory_idle_socket_count(const stream_factory *f);

@@ -1058,3 +1058,18 @@ size_t quic_conn_open_streams(const quic_conn *c) {
 bool quic_conn_resumed(const quic_conn *c) { return c->resumed; }
 bool quic_conn_early_data_accepted(const quic_conn *c) { return c->early_accepted; }
 netlog_source quic_conn_source(const quic_conn *c) { return c->source; }
+
+void quic_conn_local_address(const quic_conn *c, char *buf, size_t size) {
+  if (!size)
+    return;
+  buf[0] = '\0';
+  socklen_t len = 0;
+  const struct sockaddr *sa = c->udp ? udp_socket_local_addr(c->udp, &len) : NULL;
+  if (!sa || len > sizeof(struct sockaddr_storage))
+    return;
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  memcpy(&ss, sa, len);
+  if (!dns_address_to_string(&ss, buf, size))
+    buf[0] = '\0';
+}

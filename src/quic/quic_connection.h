@@ -116,5 +116,8 @@ size_t quic_conn_open_streams(const quic_conn *c);
 bool quic_conn_resumed(const quic_conn *c);
 bool quic_conn_early_data_accepted(const quic_conn *c);
 netlog_source quic_conn_source(const quic_conn *c);
+/* The local IP address of the connection's socket into buf ("" when there
+ * is none). */
+void quic_conn_local_address(const quic_conn *c, char *buf, size_t size);
 
 #endif /* CRONC_QUIC_QUIC_CONNECTION_H */

@@ -32,6 +32,9 @@ struct pool_session {
   bool privacy;
   char dest_host[URL_MAX_HOST + 1];
   uint16_t dest_port;
+  char connect_host[URL_MAX_HOST + 1]; /* dest after host mapping rules */
+  uint16_t connect_port;
+  bool observed;   /* the observer heard the outcome */
   bool connecting; /* no stream handed out yet */
   bool active;     /* new streams may go here */
   dns_request *dns;
@@ -96,13 +99,16 @@ static void complete(quic_pool_request *r, int result, http_stream *stream) {
 
 static void observe(pool_session *s, int result, int64_t srtt) {
   quic_pool *pool = s->pool;
-  if (!pool->p.observer)
+  if (s->observed || !pool->p.observer)
     return;
+  s->observed = true;
+  char local[64] = "";
   quic_pool_event ev = {s->host, s->port, s->privacy, s->dest_host, s->dest_port,
-                        result,  srtt,    false,      false};
+                        result,  srtt,    false,      false,        local};
   if (s->conn) {
     ev.resumed = quic_conn_resumed(s->conn);
     ev.zero_rtt = quic_conn_early_data_accepted(s->conn);
+    quic_conn_local_address(s->conn, local, sizeof local);
   }
   pool->p.observer(pool->p.observer_ud, &ev);
 }
@@ -189,6 +195,9 @@ static void on_ticket(void *ud, quic_conn *c, const uint8_t *blob, size_t len) {
 static void on_unusable(void *ud, quic_conn *c) {
   (void)c;
   pool_session *s = ud;
+  /* Lost before its handshake was confirmed (Chromium marks the
+   * alternative recently broken then). */
+  observe(s, CRONC_ERR_QUIC_PROTOCOL_ERROR, 0);
   s->active = false;
   if (s->waiting)
     fail_waiting(s, CRONC_ERR_CONNECTION_CLOSED);
@@ -229,7 +238,10 @@ static int start_connect(pool_session *s) {
       /* 0-RTT: streams go now and requests as early data, unless another
        * address is left to try should this one refuse (the fallback needs
        * the streams not handed out yet). */
-      if (quic_conn_is_usable(s->conn) && s->idx + 1 >= s->addrs.count)
+      bool must_confirm = pool->p.require_confirmation &&
+                          pool->p.require_confirmation(pool->p.require_confirmation_ud,
+                                                       s->dest_host, s->dest_port);
+      if (!must_confirm && quic_conn_is_usable(s->conn) && s->idx + 1 >= s->addrs.count)
         hand_out(s);
       return CRONC_OK;
     }
@@ -327,12 +339,21 @@ int quic_pool_request_stream(quic_pool *pool, const http_request_info *req, bool
     s->privacy = privacy_mode;
     strcpy(s->dest_host, dest_host);
     s->dest_port = dest_port;
+    strcpy(s->connect_host, dest_host);
+    s->connect_port = dest_port;
     s->connecting = true;
     s->next = pool->sessions;
     pool->sessions = s;
+    int rv = CRONC_OK;
+    /* Host mapping rules change where we connect, never whom we talk to. */
+    if (dns_host_mapping_rules_rewrite(pool->p.rules, dest_host, strlen(dest_host), dest_port,
+                                       s->connect_host, sizeof s->connect_host,
+                                       &s->connect_port) == DNS_MAPPING_INVALID)
+      rv = CRONC_ERR_NAME_NOT_RESOLVED;
     dns_address_list res = {0};
-    int rv = dns_resolve(pool->p.resolver, dest_host, strlen(dest_host), dest_port,
-                         DNS_FAMILY_UNSPEC, req->source, on_resolved, s, &res, &s->dns);
+    if (rv == CRONC_OK)
+      rv = dns_resolve(pool->p.resolver, s->connect_host, strlen(s->connect_host), s->connect_port,
+                       DNS_FAMILY_UNSPEC, req->source, on_resolved, s, &res, &s->dns);
     if (rv == CRONC_OK) {
       s->addrs = res;
       rv = start_connect(s);
@@ -380,8 +401,11 @@ bool quic_pool_can_use_existing_session(quic_pool *pool, const char *host, uint1
 }
 
 static int factory_request(http_stream_factory *f, const http_request_info *req,
-                           http_stream_ready_cb cb, void *ud, http_stream_request **out) {
+                           http_stream_request_report *report, http_stream_ready_cb cb, void *ud,
+                           http_stream_request **out) {
   quic_pool *pool = ((pool_factory *)f)->pool;
+  if (report)
+    memset(report, 0, sizeof *report);
   if (!req || !req->url)
     return CRONC_ERR_INVALID_ARGUMENT;
   return quic_pool_request_stream(pool, req, false, req->url->host, req->url->port, cb, ud,

@@ -19,9 +19,9 @@
  * 0-RTT). Running out of stream credit queues requests on the same
  * connection; it never opens another.
  *
- * The observer hears of each new connection's outcome: handshake confirmed
- * (with the smoothed RTT) or failed; the job controller confirms or breaks
- * alternative services from that.
+ * The observer hears once of each new connection's outcome: handshake
+ * confirmed (with the smoothed RTT), or failed / lost before confirmation;
+ * the job controller confirms or breaks alternative services from that.
  *
  * Ownership: the pool owns its sessions; quic_pool_free() cancels pending
  * requests (their callbacks never run) and closes sessions once their
@@ -37,6 +37,7 @@
 #include "base/clock.h"
 #include "base/netlog.h"
 #include "base/thread.h"
+#include "dns/host_mapping_rules.h"
 #include "dns/host_resolver.h"
 #include "http/http_stream.h"
 #include "socket/tls_context.h"
@@ -64,7 +65,16 @@ typedef struct quic_pool_event {
   int64_t srtt_us; /* smoothed RTT on confirmation */
   bool resumed;    /* TLS resumption */
   bool zero_rtt;   /* early data accepted */
+  /* The local IP the connection used ("" when unknown): recorded as the
+   * address from which QUIC worked. */
+  const char *local_address;
 } quic_pool_event;
+
+/* Whether a new connection to dest must wait for its handshake before
+ * streams go out (no 0-RTT early data): Chromium requires confirmation when
+ * QUIC to that alternative was recently broken. */
+typedef bool (*quic_pool_require_confirmation_fn)(void *ud, const char *dest_host,
+                                                   uint16_t dest_port);
 
 typedef void (*quic_pool_observer_fn)(void *ud, const quic_pool_event *ev);
 
@@ -79,6 +89,11 @@ typedef struct quic_pool_params {
   quic_ticket_store tickets;      /* zeroed: none */
   quic_pool_observer_fn observer; /* may be NULL */
   void *observer_ud;
+  /* Host mapping rules applied to a destination before it is resolved (the
+   * session keeps the destination it was asked for). May be NULL. */
+  const dns_host_mapping_rules *rules;
+  quic_pool_require_confirmation_fn require_confirmation; /* may be NULL */
+  void *require_confirmation_ud;
 } quic_pool_params;
 
 void quic_pool_params_init(quic_pool_params *p);

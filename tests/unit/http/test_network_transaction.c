@@ -100,8 +100,11 @@ typedef struct fake_factory {
 } fake_factory;
 
 static int ff_request(http_stream_factory *hf, const http_request_info *req,
-                      http_stream_ready_cb cb, void *ud, http_stream_request **out) {
+                      http_stream_request_report *report, http_stream_ready_cb cb, void *ud,
+                      http_stream_request **out) {
   (void)req;
+  if (report)
+    memset(report, 0, sizeof *report);
   fake_factory *f = (fake_factory *)hf;
   assert_true(f->requests < MAX_STREAMS);
   f->requests++;
