@@ -154,10 +154,23 @@ typedef struct cronc_engine_params {
    *   "QUIC": {"idle_connection_timeout_seconds": int,
    *            "max_time_before_crypto_handshake_seconds": int,
    *            "initial_delay_for_broken_alternative_service_seconds": int,
-   *            "exponential_backoff_on_initial_delay": bool}
+   *            "exponential_backoff_on_initial_delay": bool,
+   *            "host_whitelist": "a.com, b.com" (quic_host_allowlist; split
+   *              on commas as Cronet splits it: "" = any host, and an empty
+   *              entry such as " " matches no host),
+   *            "quic_disable_bidirectional_streams": bool,
+   *            "retry_without_alt_svc_on_quic_errors": bool,
+   *            "delay_main_job_with_available_spdy_session": bool}
    *   "HostResolverRules": {"host_resolver_rules": "MAP ..."}
-   *   "cronc": {"extra_ca_file": "/path/ca.pem"}  (cronc's own key, for
-   *            programs that only have Cronet's API; extra_ca_file wins)
+   *   "cronc": {"extra_ca_file": "/path/ca.pem",
+   *             "enable_http2_alternative_service": bool,
+   *             "enable_user_alternate_protocol_ports": bool,
+   *             "allow_remote_alt_svc": bool,
+   *             "allow_remote_h2_alt_svc": bool}
+   *            (cronc's own keys, for programs that only have Cronet's API:
+   *            Chromium switches Cronet has no key for; the extra_ca_file
+   *            field wins over the key, the switch keys win over the fields)
+   * A key with a value of the wrong type is ignored, as Cronet ignores it.
    * Text that is not a JSON object makes cronc_engine_new() fail with
    * CRONC_ERR_INVALID_ARGUMENT. NULL or "" = {}. */
   const char *experimental_options;
@@ -171,6 +184,40 @@ typedef struct cronc_engine_params {
    * thread. The loop's thread is then the network thread: create, shut
    * down and free the engine on it, and keep running the loop. */
   void *uv_loop;
+  /* ---- added in 0.1: alternative-service switches ----
+   * The switches Chromium's alternative-service selection and job
+   * controller read (HttpNetworkSessionParams, QuicParams), with Chromium's
+   * defaults. The same switch in experimental_options wins over the field
+   * (Cronet applies experimental options last). */
+  /* Use h2 alternative services, not only h3 (Chromium's
+   * enable_http2_alternative_service). Default false. */
+  bool enable_http2_alternative_service;
+  /* Allow an alternative on a port >= 1024 for an origin on a port < 1024
+   * (--enable-user-controlled-alternate-protocol-ports). Default false:
+   * Chromium's guard against a user on a shared host hijacking an origin. */
+  bool enable_user_alternate_protocol_ports;
+  /* Allow a QUIC alternative on another host than the origin's
+   * (QuicParams.allow_remote_alt_svc). Default true. */
+  bool allow_remote_alt_svc;
+  /* Allow an h2 alternative on another host than the origin's. Default
+   * true. */
+  bool allow_remote_h2_alt_svc;
+  /* Hosts QUIC may be used for (Cronet's QUIC.host_whitelist); n = 0 = any
+   * host. Copied, each entry trimmed and lower-cased (hosts are compared
+   * lower-case); a NULL entry makes cronc_engine_new() fail with
+   * CRONC_ERR_INVALID_ARGUMENT. */
+  const char *const *quic_host_allowlist;
+  size_t n_quic_host_allowlist;
+  /* No QUIC for bidirectional streams (QuicParams.
+   * disable_bidirectional_streams). Default false. */
+  bool quic_disable_bidirectional_streams;
+  /* Delay the TCP job behind an alternative job even when an HTTP/2 session
+   * to the origin is available. Default false. */
+  bool delay_main_job_with_available_spdy_session;
+  /* After a QUIC protocol error on an alternative service, retry the
+   * request without alternative services (and mark the alternative broken
+   * when that retry succeeds). Default true. */
+  bool retry_without_alt_svc_on_quic_errors;
 } cronc_engine_params;
 
 CRONC_EXPORT void cronc_engine_params_init(cronc_engine_params *params);
@@ -205,6 +252,25 @@ CRONC_EXPORT int cronc_engine_shutdown(cronc_engine *engine);
 CRONC_EXPORT void cronc_engine_free(cronc_engine *engine);
 /* "cronc/0.1.0". Static. Any thread. */
 CRONC_EXPORT const char *cronc_default_user_agent(void);
+
+/* Chromium's limit on sockets per group (host, port, scheme): a preconnect
+ * asking for more opens this many. */
+#define CRONC_PRECONNECT_MAX_STREAMS 6
+
+/* Opens connections to the origin of url (http or https) ahead of requests
+ * (Chromium's HttpStreamFactory::PreconnectStreams): num_streams TCP (+TLS)
+ * connections, or one HTTP/2 or QUIC session when the origin speaks it (a
+ * session carries every stream), racing alternative services as a request
+ * would. Later requests to the origin reuse them. num_streams above
+ * CRONC_PRECONNECT_MAX_STREAMS is clamped. Returns CRONC_OK once queued
+ * (the connections open in the background; a failure there is not reported
+ * to the application: its requests simply connect anew), or
+ * CRONC_ERR_INVALID_ARGUMENT (NULL engine or url, num_streams < 1),
+ * CRONC_ERR_INVALID_URL, CRONC_ERR_UNKNOWN_URL_SCHEME or
+ * CRONC_ERR_DISALLOWED_URL_SCHEME (not http/https),
+ * CRONC_ERR_CONTEXT_SHUT_DOWN, CRONC_ERR_OUT_OF_MEMORY. Any thread; the work
+ * runs on the network thread. */
+CRONC_EXPORT int cronc_engine_preconnect(cronc_engine *engine, const char *url, int num_streams);
 
 /* Starts writing a NetLog file (Chrome's netlog viewer JSON) now; the file
  * is truncated. CRONC_ERR_INVALID_ARGUMENT when one is already being

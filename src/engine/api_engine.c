@@ -7,6 +7,7 @@
 
 #include "cronc/cronc.h"
 #include "engine/api_internal.h"
+#include "engine/api_params.h"
 #include "engine/api_shared.h"
 #include "engine/engine.h"
 #include "url/url.h"
@@ -19,6 +20,10 @@ CRONC_EXPORT void cronc_engine_params_init(cronc_engine_params *p) {
   p->pin_bypass_for_local_trust_anchors = true;
   p->enable_brotli = true;
   p->http_cache_mode = CRONC_HTTP_CACHE_DISABLED;
+  /* Chromium's defaults for the alternative-service switches. */
+  p->allow_remote_alt_svc = true;
+  p->allow_remote_h2_alt_svc = true;
+  p->retry_without_alt_svc_on_quic_errors = true;
 }
 
 CRONC_EXPORT const char *cronc_default_user_agent(void) { return "cronc/" CRONC_VERSION_STRING; }
@@ -52,66 +57,98 @@ static int convert_pins(const cronc_engine_params *p, engine_pin **out) {
   return CRONC_OK;
 }
 
+void api_params_owned_free(api_params_owned *own) {
+  free(own->hints);
+  free(own->pins);
+  free(own->quic_host_allowlist);
+  api_json_owned_free(&own->json);
+  memset(own, 0, sizeof *own);
+}
+
+int api_params_build(const cronc_engine_params *p, engine_params *ep, api_params_owned *own) {
+  memset(own, 0, sizeof *own);
+  engine_params_init(ep);
+  if (!p || p->struct_size < offsetof(cronc_engine_params, http_cache_mode))
+    return CRONC_ERR_INVALID_ARGUMENT;
+  if (p->n_quic_hints && !(own->hints = calloc(p->n_quic_hints, sizeof *own->hints)))
+    return CRONC_ERR_OUT_OF_MEMORY;
+  int rv = convert_pins(p, &own->pins);
+  for (size_t i = 0; rv == CRONC_OK && i < p->n_quic_hints; i++)
+    own->hints[i] = (engine_quic_hint){p->quic_hints[i].host, p->quic_hints[i].port,
+                                       p->quic_hints[i].alternate_port};
+  ep->pins = own->pins;
+  ep->n_pins = own->pins ? p->n_public_key_pins : 0;
+  ep->pin_bypass_for_local_anchors = p->pin_bypass_for_local_trust_anchors;
+  ep->storage_path = p->storage_path;
+  ep->netlog_path = p->netlog_path;
+  ep->enable_http2 = p->enable_http2;
+  ep->enable_quic = p->enable_quic;
+  ep->quic_hints = own->hints;
+  ep->n_quic_hints = own->hints ? p->n_quic_hints : 0;
+  ep->user_agent = p->user_agent;
+  if (HAS_FIELD(p, http_cache_max_bytes)) {
+    ep->cache_mode = (engine_cache_mode)p->http_cache_mode;
+    ep->cache_max_bytes = p->http_cache_max_bytes;
+  }
+  if (HAS_FIELD(p, http3_only))
+    ep->http3_only = p->http3_only;
+  if (HAS_FIELD(p, uv_loop))
+    ep->loop = p->uv_loop;
+  /* The switches before the experimental options, which win over them. */
+  if (HAS_FIELD(p, retry_without_alt_svc_on_quic_errors)) {
+    ep->enable_http2_alternative_service = p->enable_http2_alternative_service;
+    ep->enable_user_alternate_protocol_ports = p->enable_user_alternate_protocol_ports;
+    ep->allow_remote_alt_svc = p->allow_remote_alt_svc;
+    ep->allow_remote_h2_alt_svc = p->allow_remote_h2_alt_svc;
+    ep->quic_disable_bidirectional_streams = p->quic_disable_bidirectional_streams;
+    ep->delay_main_job_with_available_spdy_session = p->delay_main_job_with_available_spdy_session;
+    ep->retry_without_alt_svc_on_quic_errors = p->retry_without_alt_svc_on_quic_errors;
+    if (rv == CRONC_OK)
+      rv = api_host_list_copy(p->quic_host_allowlist, p->n_quic_host_allowlist,
+                              &own->quic_host_allowlist);
+    if (rv == CRONC_OK && own->quic_host_allowlist) {
+      ep->quic_host_allowlist = (const char *const *)own->quic_host_allowlist;
+      ep->n_quic_host_allowlist = p->n_quic_host_allowlist;
+    }
+  }
+  if (rv == CRONC_OK && HAS_FIELD(p, experimental_options))
+    rv = api_json_options_parse(p->experimental_options, ep, &own->json);
+  if (rv != CRONC_OK) {
+    api_params_owned_free(own);
+    engine_params_init(ep); /* nothing left pointing at freed memory */
+    return rv;
+  }
+  ep->extra_ca_file = p->extra_ca_file ? p->extra_ca_file : own->json.extra_ca_file;
+  ep->host_resolver_rules =
+      p->host_resolver_rules ? p->host_resolver_rules : own->json.host_resolver_rules;
+  return CRONC_OK;
+}
+
 CRONC_EXPORT int cronc_engine_new(const cronc_engine_params *p, cronc_engine **out) {
-  if (!p || !out || p->struct_size < offsetof(cronc_engine_params, http_cache_mode))
+  if (!p || !out)
     return CRONC_ERR_INVALID_ARGUMENT;
   *out = NULL;
   engine_params ep;
-  engine_params_init(&ep);
-  char *json_rules = NULL, *json_ca = NULL;
-  if (HAS_FIELD(p, experimental_options)) {
-    int rv = api_json_options_apply(p->experimental_options, &ep, &json_rules, &json_ca);
-    if (rv != CRONC_OK)
-      return rv;
-  }
-  cronc_engine *ce = calloc(1, sizeof *ce);
-  engine_quic_hint *hints = p->n_quic_hints ? calloc(p->n_quic_hints, sizeof *hints) : NULL;
-  engine_pin *pins = NULL;
-  int rv = (!ce || (p->n_quic_hints && !hints)) ? CRONC_ERR_OUT_OF_MEMORY : convert_pins(p, &pins);
-  if (rv != CRONC_OK) {
-    free(ce);
-    free(hints);
-    free(json_rules);
-    free(json_ca);
+  api_params_owned own;
+  int rv = api_params_build(p, &ep, &own);
+  if (rv != CRONC_OK)
     return rv;
+  cronc_engine *ce = calloc(1, sizeof *ce);
+  if (!ce) {
+    api_params_owned_free(&own);
+    return CRONC_ERR_OUT_OF_MEMORY;
   }
   atomic_init(&ce->refs, 1);
   pthread_mutex_init(&ce->mu, NULL);
   ce->enable_brotli = true;
-  for (size_t i = 0; i < p->n_quic_hints; i++)
-    hints[i] = (engine_quic_hint){p->quic_hints[i].host, p->quic_hints[i].port,
-                                  p->quic_hints[i].alternate_port};
-  ep.pins = pins;
-  ep.n_pins = p->n_public_key_pins;
-  ep.pin_bypass_for_local_anchors = p->pin_bypass_for_local_trust_anchors;
-  ep.storage_path = p->storage_path;
-  ep.netlog_path = p->netlog_path;
-  ep.enable_http2 = p->enable_http2;
-  ep.enable_quic = p->enable_quic;
-  ep.quic_hints = hints;
-  ep.n_quic_hints = p->n_quic_hints;
-  ep.extra_ca_file = p->extra_ca_file ? p->extra_ca_file : json_ca;
-  ep.host_resolver_rules = p->host_resolver_rules ? p->host_resolver_rules : json_rules;
-  ep.user_agent = p->user_agent;
-  if (HAS_FIELD(p, http_cache_max_bytes)) {
-    ep.cache_mode = (engine_cache_mode)p->http_cache_mode;
-    ep.cache_max_bytes = p->http_cache_max_bytes;
-  }
   if (HAS_FIELD(p, accept_language) && p->accept_language && *p->accept_language &&
       !(ce->accept_language = strdup(p->accept_language)))
     rv = CRONC_ERR_OUT_OF_MEMORY;
   if (HAS_FIELD(p, enable_brotli))
     ce->enable_brotli = p->enable_brotli;
-  if (HAS_FIELD(p, http3_only))
-    ep.http3_only = p->http3_only;
-  if (HAS_FIELD(p, uv_loop))
-    ep.loop = p->uv_loop;
   if (rv == CRONC_OK)
     rv = engine_new(&ep, &ce->e);
-  free(hints);
-  free(pins);
-  free(json_rules);
-  free(json_ca);
+  api_params_owned_free(&own); /* the engine copied what it keeps */
   if (rv != CRONC_OK) {
     free(ce->accept_language);
     pthread_mutex_destroy(&ce->mu);
@@ -121,6 +158,62 @@ CRONC_EXPORT int cronc_engine_new(const cronc_engine_params *p, cronc_engine **o
   ce->e_alive = true;
   *out = ce;
   return CRONC_OK;
+}
+
+/* ---- Preconnect -------------------------------------------------------- */
+
+typedef struct preconnect_task {
+  cronc_engine *ce;
+  int num_streams;
+  char url[]; /* canonical spec */
+} preconnect_task;
+
+static void preconnect_run(void *arg) {
+  preconnect_task *t = arg;
+  /* Network thread: the engine is alive until its thread stops, which runs
+   * this task first. Errors have nobody to go to (see cronc.h). */
+  (void)engine_preconnect(t->ce->e, t->url, t->num_streams);
+  api_engine_unref(t->ce);
+  free(t);
+}
+
+CRONC_EXPORT int cronc_engine_preconnect(cronc_engine *ce, const char *url_s, int num_streams) {
+  if (!ce || !url_s || num_streams < 1)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  if (num_streams > CRONC_PRECONNECT_MAX_STREAMS)
+    num_streams = CRONC_PRECONNECT_MAX_STREAMS;
+  url u;
+  int rv = url_parse(url_s, strlen(url_s), &u);
+  if (rv != CRONC_OK)
+    return rv;
+  if (u.scheme != URL_SCHEME_HTTP && u.scheme != URL_SCHEME_HTTPS) {
+    url_free(&u);
+    return CRONC_ERR_DISALLOWED_URL_SCHEME;
+  }
+  size_t n = strlen(u.spec);
+  preconnect_task *t = malloc(sizeof *t + n + 1);
+  if (!t) {
+    url_free(&u);
+    return CRONC_ERR_OUT_OF_MEMORY;
+  }
+  memcpy(t->url, u.spec, n + 1);
+  url_free(&u);
+  t->ce = ce;
+  t->num_streams = num_streams;
+  pthread_mutex_lock(&ce->mu);
+  bool alive = ce->e_alive && !ce->shut_down;
+  pthread_mutex_unlock(&ce->mu);
+  if (!alive) {
+    free(t);
+    return CRONC_ERR_CONTEXT_SHUT_DOWN;
+  }
+  api_engine_ref(ce);
+  rv = api_engine_post(ce, preconnect_run, t);
+  if (rv != CRONC_OK) {
+    api_engine_unref(ce);
+    free(t);
+  }
+  return rv;
 }
 
 engine *cronc_engine_internal(cronc_engine *ce) { return ce->e; }

@@ -3,14 +3,17 @@
  * walker below only meets well-formed JSON and can stay small: it reads the
  * keys cronc maps and skips everything else, as Cronet ignores what it does
  * not know. A known key with a value of the wrong type is ignored too
- * (Cronet logs and drops it). */
+ * (Cronet logs and drops it). Memory the mapped values need is held by an
+ * api_json_owned (api_params.h). */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/json_check.h"
 #include "base/strbuf.h"
 #include "cronc/cronc.h"
+#include "engine/api_params.h"
 #include "engine/api_shared.h"
 
 typedef struct jcur {
@@ -178,12 +181,123 @@ static bool read_bool(jcur *c, bool *out) {
 
 typedef struct opts_ctx {
   engine_params *ep;
-  char **rules;
-  char **ca_file;
+  api_json_owned *own;
+  int err; /* CRONC_ERR_OUT_OF_MEMORY once an allocation failed */
 } opts_ctx;
 
+/* ---- Host lists (QUIC.host_whitelist, the allow-list field) ------------ */
+
+/* base::TRIM_WHITESPACE on a std::string: ASCII whitespace. */
+static bool is_ws(char ch) {
+  return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\v' || ch == '\f' || ch == '\r';
+}
+
+static void trim(const char **s, size_t *len) {
+  while (*len && is_ws(**s)) {
+    (*s)++;
+    (*len)--;
+  }
+  while (*len && is_ws((*s)[*len - 1]))
+    (*len)--;
+}
+
+/* One allocation: n pointers, then the strings they point to, so that a
+ * single free() releases the list (its owner never walks it to free). */
+static char **block_new(size_t n, size_t bytes, char **cursor) {
+  if (n > (SIZE_MAX - bytes) / sizeof(char *))
+    return NULL;
+  char **b = malloc(n * sizeof(char *) + bytes);
+  if (b)
+    *cursor = (char *)(b + n);
+  return b;
+}
+
+/* Writes the trimmed, lower-cased host into the block at *cursor. */
+static char *block_put(char **cursor, const char *s, size_t len) {
+  trim(&s, &len);
+  char *out = *cursor;
+  for (size_t i = 0; i < len; i++)
+    out[i] = (char)tolower((unsigned char)s[i]);
+  out[len] = '\0';
+  *cursor = out + len + 1;
+  return out;
+}
+
+int api_host_list_split(const char *s, size_t len, char ***out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (!len)
+    return CRONC_OK; /* SplitString("") is empty: any host */
+  size_t pieces = 1;
+  for (size_t i = 0; i < len; i++)
+    pieces += s[i] == ',';
+  /* Each piece's bytes plus its NUL: at most len - (pieces - 1) + pieces. */
+  char *cur;
+  char **b = block_new(pieces, len + 1, &cur);
+  if (!b)
+    return CRONC_ERR_OUT_OF_MEMORY;
+  size_t k = 0, start = 0;
+  for (size_t i = 0; i <= len; i++) {
+    if (i == len || s[i] == ',') {
+      b[k++] = block_put(&cur, s + start, i - start);
+      start = i + 1;
+    }
+  }
+  *out = b;
+  *n = k;
+  return CRONC_OK;
+}
+
+int api_host_list_copy(const char *const *hosts, size_t n, char ***out) {
+  *out = NULL;
+  if (!n)
+    return CRONC_OK;
+  if (!hosts)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!hosts[i])
+      return CRONC_ERR_INVALID_ARGUMENT;
+    size_t l = strlen(hosts[i]);
+    if (l >= SIZE_MAX - bytes - 1)
+      return CRONC_ERR_OUT_OF_MEMORY;
+    bytes += l + 1;
+  }
+  char *cur;
+  char **b = block_new(n, bytes, &cur);
+  if (!b)
+    return CRONC_ERR_OUT_OF_MEMORY;
+  for (size_t i = 0; i < n; i++)
+    b[i] = block_put(&cur, hosts[i], strlen(hosts[i]));
+  *out = b;
+  return CRONC_OK;
+}
+
+/* QUIC.host_whitelist: replaces the list (Cronet clears it first). */
+static void allowlist_member(jcur *c, opts_ctx *x) {
+  if (c->p >= c->end || *c->p != '"')
+    return;
+  strbuf s = STRBUF_INIT;
+  read_string(c, &s);
+  char **list = NULL;
+  size_t n = 0;
+  int rv = strbuf_failed(&s) ? CRONC_ERR_OUT_OF_MEMORY
+                             : api_host_list_split(strbuf_cstr(&s), s.len, &list, &n);
+  strbuf_free(&s);
+  if (rv != CRONC_OK) {
+    x->err = rv;
+    return;
+  }
+  free(x->own->quic_host_allowlist);
+  x->own->quic_host_allowlist = list;
+  x->own->n_quic_host_allowlist = n;
+  x->ep->quic_host_allowlist = (const char *const *)list;
+  x->ep->n_quic_host_allowlist = n;
+}
+
 static void quic_member(const char *key, jcur *c, void *ctx) {
-  engine_params *ep = ((opts_ctx *)ctx)->ep;
+  opts_ctx *x = ctx;
+  engine_params *ep = x->ep;
   int64_t v;
   bool b;
   if (strcmp(key, "idle_connection_timeout_seconds") == 0) {
@@ -198,32 +312,64 @@ static void quic_member(const char *key, jcur *c, void *ctx) {
   } else if (strcmp(key, "exponential_backoff_on_initial_delay") == 0) {
     if (read_bool(c, &b))
       ep->broken_exponential_backoff = b;
+  } else if (strcmp(key, "host_whitelist") == 0) {
+    allowlist_member(c, x);
+  } else if (strcmp(key, "quic_disable_bidirectional_streams") == 0) {
+    if (read_bool(c, &b))
+      ep->quic_disable_bidirectional_streams = b;
+  } else if (strcmp(key, "retry_without_alt_svc_on_quic_errors") == 0) {
+    if (read_bool(c, &b))
+      ep->retry_without_alt_svc_on_quic_errors = b;
+  } else if (strcmp(key, "delay_main_job_with_available_spdy_session") == 0) {
+    if (read_bool(c, &b))
+      ep->delay_main_job_with_available_spdy_session = b;
   }
 }
 
 /* A string member into *out (replacing what was there). */
-static void string_member(jcur *c, char **out) {
+static void string_member(jcur *c, char **out, opts_ctx *x) {
   if (c->p >= c->end || *c->p != '"')
     return;
   strbuf s = STRBUF_INIT;
   read_string(c, &s);
-  if (!strbuf_failed(&s)) {
-    free(*out);
-    *out = strdup(strbuf_cstr(&s));
-  }
+  char *copy = strbuf_failed(&s) ? NULL : strdup(strbuf_cstr(&s));
   strbuf_free(&s);
+  if (!copy) {
+    x->err = CRONC_ERR_OUT_OF_MEMORY;
+    return;
+  }
+  free(*out);
+  *out = copy;
 }
 
 static void rules_member(const char *key, jcur *c, void *ctx) {
+  opts_ctx *x = ctx;
   if (strcmp(key, "host_resolver_rules") == 0)
-    string_member(c, ((opts_ctx *)ctx)->rules);
+    string_member(c, &x->own->host_resolver_rules, x);
 }
 
 /* cronc's own keys, for programs that only have Cronet's API (Cronet
- * ignores a key it does not know, so the same string works with both). */
+ * ignores a key it does not know, so the same string works with both):
+ * the alternative-service switches Chromium has but Cronet gives no key. */
 static void cronc_member(const char *key, jcur *c, void *ctx) {
-  if (strcmp(key, "extra_ca_file") == 0)
-    string_member(c, ((opts_ctx *)ctx)->ca_file);
+  opts_ctx *x = ctx;
+  engine_params *ep = x->ep;
+  bool b;
+  if (strcmp(key, "extra_ca_file") == 0) {
+    string_member(c, &x->own->extra_ca_file, x);
+  } else if (strcmp(key, "enable_http2_alternative_service") == 0) {
+    if (read_bool(c, &b))
+      ep->enable_http2_alternative_service = b;
+  } else if (strcmp(key, "enable_user_alternate_protocol_ports") == 0) {
+    if (read_bool(c, &b))
+      ep->enable_user_alternate_protocol_ports = b;
+  } else if (strcmp(key, "allow_remote_alt_svc") == 0) {
+    if (read_bool(c, &b))
+      ep->allow_remote_alt_svc = b;
+  } else if (strcmp(key, "allow_remote_h2_alt_svc") == 0) {
+    if (read_bool(c, &b))
+      ep->allow_remote_h2_alt_svc = b;
+  }
 }
 
 static void top_member(const char *key, jcur *c, void *ctx) {
@@ -243,14 +389,52 @@ CRONC_EXPORT int cronc_experimental_options_check(const char *json) {
   return base_json_is_object(json, strlen(json)) ? CRONC_OK : CRONC_ERR_INVALID_ARGUMENT;
 }
 
-int api_json_options_apply(const char *json, engine_params *ep, char **rules_out, char **ca_out) {
-  *rules_out = NULL;
-  *ca_out = NULL;
+void api_json_owned_free(api_json_owned *own) {
+  free(own->host_resolver_rules);
+  free(own->extra_ca_file);
+  free(own->quic_host_allowlist);
+  memset(own, 0, sizeof *own);
+}
+
+int api_json_options_parse(const char *json, engine_params *ep, api_json_owned *own) {
+  memset(own, 0, sizeof *own);
   int rv = cronc_experimental_options_check(json);
   if (rv != CRONC_OK || !json || !*json)
     return rv;
+  const char *const *allow = ep->quic_host_allowlist;
+  size_t n_allow = ep->n_quic_host_allowlist;
   jcur c = {json, json + strlen(json)};
-  opts_ctx ctx = {ep, rules_out, ca_out};
+  opts_ctx ctx = {ep, own, CRONC_OK};
   each_member(&c, top_member, &ctx);
+  if (ctx.err != CRONC_OK) {
+    /* A half-applied allow-list would widen QUIC to hosts the caller
+     * excluded: fail the whole start instead. */
+    api_json_owned_free(own);
+    ep->quic_host_allowlist = allow;
+    ep->n_quic_host_allowlist = n_allow;
+    return ctx.err;
+  }
+  return CRONC_OK;
+}
+
+/* The older entry point (api_shared.h), kept for its callers (the fuzz
+ * target): it has no place to hand the allow-list's memory back, so the
+ * list is parsed and then dropped, and ep's own list is left as it was. */
+int api_json_options_apply(const char *json, engine_params *ep, char **rules_out, char **ca_out) {
+  *rules_out = NULL;
+  *ca_out = NULL;
+  const char *const *allow = ep->quic_host_allowlist;
+  size_t n_allow = ep->n_quic_host_allowlist;
+  api_json_owned own;
+  int rv = api_json_options_parse(json, ep, &own);
+  if (rv != CRONC_OK)
+    return rv;
+  *rules_out = own.host_resolver_rules;
+  *ca_out = own.extra_ca_file;
+  own.host_resolver_rules = NULL;
+  own.extra_ca_file = NULL;
+  api_json_owned_free(&own);
+  ep->quic_host_allowlist = allow;
+  ep->n_quic_host_allowlist = n_allow;
   return CRONC_OK;
 }

@@ -42,6 +42,7 @@ typedef struct fetch_opts {
   const char *pins[MAX_PINS]; /* sha256/BASE64 for every URL's host */
   size_t n_pins;
   bool http11, http2, http3, http3_only;
+  bool alt_svc_user_ports, no_remote_alt_svc;
   bool follow; /* -L */
   bool silent, verbose, json, fail, parallel;
   double max_time; /* seconds, 0 = none */
@@ -339,6 +340,9 @@ void cmd_fetch_usage(FILE *f) {
              "  --http1.1 | --http2 | --http3 | --http3-only\n"
              "                     HTTP/1.1 only; HTTP/2 (default); try HTTP/3 first (QUIC hint\n"
              "                     for each URL's origin); HTTP/3 only, no TCP fallback\n"
+             "  --alt-svc-user-ports  use an alternative on a port >= 1024 for an origin on a\n"
+             "                     port < 1024 (Chromium's user-controlled alternate ports)\n"
+             "  --no-remote-alt-svc  use no alternative service on another host\n"
              "  --cacert FILE      extra trusted CA certificates (PEM)\n"
              "  --pin sha256/BASE64  public-key pin for every URL's host (repeatable)\n"
              "  --host-rules RULES Chromium host resolver rules, e.g. 'MAP * 127.0.0.1'\n"
@@ -391,6 +395,8 @@ static int parse(int argc, char **argv, fetch_opts *o) {
     FLAG("--http2", http2)
     FLAG("--http3", http3)
     FLAG("--http3-only", http3_only)
+    FLAG("--alt-svc-user-ports", alt_svc_user_ports)
+    FLAG("--no-remote-alt-svc", no_remote_alt_svc)
 #undef OPT
 #undef FLAG
     if ((strcmp(a, "--data-binary") == 0 || strcmp(a, "-d") == 0 || strcmp(a, "--data") == 0) &&
@@ -700,6 +706,9 @@ int cmd_fetch(int argc, char **argv) {
   ep.netlog_path = o.netlog;
   ep.http_cache_mode = cache_mode;
   ep.http3_only = o.http3_only;
+  ep.enable_user_alternate_protocol_ports = o.alt_svc_user_ports;
+  ep.allow_remote_alt_svc = !o.no_remote_alt_svc;
+  ep.allow_remote_h2_alt_svc = !o.no_remote_alt_svc;
   ep.enable_quic = !o.http11;
   ep.enable_http2 = !o.http11;
   ep.public_key_pins = pins;
