@@ -424,8 +424,8 @@ static int do_wait(jc_job *j) {
     char buf[64];
     if (j->resume_at == INT64_MAX)
       snprintf(buf, sizeof buf, "{\"blocked\":true}");
-    else
-      snprintf(buf, sizeof buf, "{\"delay_us\":%lld}", (long long)(j->resume_at - j->wait_started));
+    else /* the wait chosen when the alternative job started */
+      snprintf(buf, sizeof buf, "{\"delay_us\":%lld}", (long long)r->main_wait_us);
     netlog_add(f->p.nl, j->source, NETLOG_TYPE_HTTP_STREAM_JOB_WAITING, NETLOG_PHASE_BEGIN, buf);
   }
   arm(f);
@@ -758,11 +758,45 @@ void jc_factory_on_quic_session(jc_factory *f, const jc_quic_outcome *o) {
 /* ---- Preconnect ------------------------------------------------------------ */
 
 int jc_factory_preconnect(jc_factory *f, const url *u, int num_streams, bool allow_http2) {
-  (void)f;
-  (void)u;
-  (void)num_streams;
-  (void)allow_http2;
-  return CRONC_ERR_NOT_IMPLEMENTED;
+  if (!f || !u || num_streams < 1)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  http_request_info req = {
+      .url = u,
+      .method = "GET",
+      .allow_http2 = allow_http2,
+      .enable_alternative_services = true,
+  };
+  jc_request *r = controller_new(f, &req);
+  if (!r)
+    return CRONC_ERR_OUT_OF_MEMORY;
+  r->preconnect = true;
+  r->caller_gone = true; /* nobody waits for a result */
+  find_alternative(r);
+  const altsvc_service *alt = &r->alt.info.service;
+  bool quic = r->alt.found && alt->protocol == ALTSVC_PROTO_QUIC;
+  if (netlog_is_capturing(f->p.nl)) {
+    char buf[96];
+    snprintf(buf, sizeof buf, "{\"num_streams\":%d,\"over\":\"%s\"}", num_streams,
+             quic ? (r->alt.uses_existing_quic_session ? "existing QUIC session" : "QUIC")
+                  : "TCP");
+    netlog_add_event(f->p.nl, r->source, NETLOG_TYPE_CRONC_HTTP_STREAM_JOB_CONTROLLER_PRECONNECT,
+                     buf);
+  }
+  int rv = CRONC_OK;
+  if (quic) {
+    /* Chromium: a valid QUIC alternative takes the preconnect (one session
+     * carries every stream); nothing to do when a session is there. */
+    if (!r->alt.uses_existing_quic_session) {
+      job_init(r, &r->altjob, JOB_ALTERNATIVE);
+      r->starting = true;
+      job_run(&r->altjob, CRONC_OK);
+      r->starting = false;
+    }
+  } else {
+    rv = stream_factory_preconnect(f->p.tcp, &r->req, num_streams);
+  }
+  maybe_finish(r);
+  return rv;
 }
 
 /* ---- Factory --------------------------------------------------------------- */

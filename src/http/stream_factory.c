@@ -59,6 +59,7 @@ struct sf_job {
   bool counted;               /* holds one of the group's active slots */
   bool posted;                /* a result is posted to the loop */
   bool probe;                 /* this job is its group's h2_probe */
+  struct sf_preconnect *pc;   /* a preconnect job: the socket goes idle */
   int64_t dns_start, dns_end; /* ticks µs */
   int result;
   http_stream *stream;
@@ -186,29 +187,49 @@ static void cleanup_fired(base_timer *t, void *ud) {
 
 static void dispatch_waiting(stream_factory *f);
 
+/* Puts a connected socket into the group's idle list (it keeps its place
+ * in total_sockets). False on allocation failure. */
+static bool idle_push(sf_group *g, stream_socket *sock, bool used) {
+  stream_factory *f = g->f;
+  idle_socket *is = calloc(1, sizeof *is);
+  if (!is)
+    return false;
+  is->sock = sock;
+  is->since_ticks = base_clock_ticks(f->p.clock);
+  is->used = used;
+  is->next = g->idle;
+  g->idle = is;
+  if (f->cleanup_open && !base_timer_is_running(&f->cleanup))
+    base_timer_start(&f->cleanup, STREAM_FACTORY_CLEANUP_INTERVAL_MS,
+                     STREAM_FACTORY_CLEANUP_INTERVAL_MS, cleanup_fired, f);
+  return true;
+}
+
 /* An HTTP/1.1 stream is done with its socket. */
 static void on_socket_release(void *ud, stream_socket *sock, bool reusable) {
   sf_group *g = ud;
   stream_factory *f = g->f;
   g->active--;
-  if (reusable) {
-    idle_socket *is = calloc(1, sizeof *is);
-    if (is) {
-      is->sock = sock;
-      is->since_ticks = base_clock_ticks(f->p.clock);
-      is->used = true;
-      is->next = g->idle;
-      g->idle = is;
-      if (f->cleanup_open && !base_timer_is_running(&f->cleanup))
-        base_timer_start(&f->cleanup, STREAM_FACTORY_CLEANUP_INTERVAL_MS,
-                         STREAM_FACTORY_CLEANUP_INTERVAL_MS, cleanup_fired, f);
-      dispatch_waiting(f);
-      return;
-    }
+  if (reusable && idle_push(g, sock, true)) {
+    dispatch_waiting(f);
+    return;
   }
   stream_socket_free(sock);
   f->total_sockets--;
   dispatch_waiting(f);
+}
+
+/* A preconnect's HTTP/1.1 socket: idle and unused, for the next request
+ * (Chromium's preconnected sockets use the 10 s unused timeout). */
+static void preconnect_park(sf_job *j, stream_socket *sock) {
+  sf_group *g = j->group;
+  j->counted = false;
+  g->active--;
+  if (!idle_push(g, sock, false)) {
+    stream_socket_free(sock);
+    j->f->total_sockets--;
+  }
+  dispatch_waiting(j->f);
 }
 
 /* Groups live as long as the factory, so the stream can point at its own. */
@@ -400,6 +421,11 @@ static void on_tls_done(int rv, void *ud) {
     dispatch_waiting(f);
     return;
   }
+  if (j->pc) {
+    preconnect_park(j, sock);
+    job_finish(j, CRONC_OK, NULL);
+    return;
+  }
   http_load_timing timing = job_timing(j, sock);
   http_stream *st = make_h1_stream(j->group, sock, false);
   if (!st) {
@@ -423,6 +449,11 @@ static void on_tcp_done(int rv, stream_socket *sock, void *ud) {
   stream_factory *f = j->f;
   const url *u = j->req->url;
   if (u->scheme != URL_SCHEME_HTTPS && u->scheme != URL_SCHEME_WSS) {
+    if (j->pc) {
+      preconnect_park(j, sock);
+      job_finish(j, CRONC_OK, NULL);
+      return;
+    }
     http_load_timing timing = job_timing(j, sock);
     http_stream *st = make_h1_stream(j->group, sock, false);
     if (!st) {
@@ -494,11 +525,20 @@ static void on_dns_done(int rv, dns_address_list *addrs, void *ud) {
     job_finish(j, rv, NULL);
 }
 
+static bool preconnect_satisfied(const sf_job *j);
+
 /* Tries to serve the job now: an HTTP/2 connection, an idle socket, or a
  * new connection if the limits allow. Returns false when it must wait. */
 static bool job_try(sf_job *j) {
   stream_factory *f = j->f;
   h2_conn *c = h2_find(f, j->origin_key);
+  if (j->pc && (c || preconnect_satisfied(j))) {
+    /* Already connected: an HTTP/2 connection serves every stream; idle and
+     * connecting sockets count toward the number asked for (Chromium's
+     * RequestSockets). */
+    job_finish(j, CRONC_OK, NULL);
+    return true;
+  }
   if (c) {
     http_stream *st = h2_conn_new_stream(c);
     job_finish(j, st ? CRONC_OK : CRONC_ERR_OUT_OF_MEMORY, st);
@@ -579,10 +619,80 @@ bool stream_factory_has_h2_session(stream_factory *f, const url *u) {
   return f->p.enable_http2 && h2_find(f, key) != NULL;
 }
 
+typedef struct sf_preconnect {
+  url u;
+  http_request_info req;
+  int pending; /* jobs not finished */
+  int wanted;  /* connections asked for */
+} sf_preconnect;
+
+static bool preconnect_satisfied(const sf_job *j) {
+  size_t have = j->group->active;
+  for (const idle_socket *is = j->group->idle; is; is = is->next)
+    have++;
+  return have >= (size_t)j->pc->wanted;
+}
+
+static void preconnect_release(sf_preconnect *pc) {
+  if (--pc->pending > 0)
+    return;
+  url_free(&pc->u);
+  free(pc);
+}
+
+static int start_job(stream_factory *f, const http_request_info *req, const char *alt_host,
+                     uint16_t alt_port, http_stream_ready_cb cb, void *ud,
+                     http_stream_request **out, sf_preconnect *pc);
+
+static void preconnect_done(void *ud, int rv, http_stream *st) {
+  (void)rv;
+  if (st) /* an HTTP/2 stream made on the way: the connection stays pooled */
+    st->vt->close(st, false);
+  preconnect_release(ud);
+}
+
+int stream_factory_preconnect(stream_factory *f, const http_request_info *req, int num_streams) {
+  if (!f || !req || !req->url || num_streams < 1)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  sf_preconnect *pc = calloc(1, sizeof *pc);
+  if (!pc)
+    return CRONC_ERR_OUT_OF_MEMORY;
+  if (url_parse(req->url->spec, strlen(req->url->spec), &pc->u) != CRONC_OK) {
+    free(pc);
+    return CRONC_ERR_OUT_OF_MEMORY;
+  }
+  pc->req = *req;
+  pc->req.url = &pc->u;
+  pc->req.headers = NULL;
+  pc->req.body = NULL;
+  pc->req.upload = NULL;
+  pc->pending = 1; /* held while starting */
+  pc->wanted = num_streams;
+  int rv = CRONC_OK;
+  for (int i = 0; i < num_streams; i++) {
+    http_stream_request *h = NULL;
+    pc->pending++;
+    int jrv = start_job(f, &pc->req, NULL, 0, preconnect_done, pc, &h, pc);
+    if (jrv != CRONC_ERR_IO_PENDING) {
+      pc->pending--;
+      rv = jrv;
+      break;
+    }
+  }
+  preconnect_release(pc);
+  return rv;
+}
+
 int stream_factory_request_stream_to(stream_factory *f, const http_request_info *req,
                                      const char *alt_host, uint16_t alt_port,
                                      http_stream_ready_cb cb, void *ud,
                                      http_stream_request **out) {
+  return start_job(f, req, alt_host, alt_port, cb, ud, out, NULL);
+}
+
+static int start_job(stream_factory *f, const http_request_info *req, const char *alt_host,
+                     uint16_t alt_port, http_stream_ready_cb cb, void *ud,
+                     http_stream_request **out, sf_preconnect *pc) {
   const url *u = req->url;
   if (alt_host && strlen(alt_host) > URL_MAX_HOST)
     return CRONC_ERR_INVALID_ARGUMENT;
@@ -593,6 +703,7 @@ int stream_factory_request_stream_to(stream_factory *f, const http_request_info 
   j->req = req;
   j->cb = cb;
   j->ud = ud;
+  j->pc = pc;
   /* The destination is the origin, or an alternative service's host and
    * port; host mapping rules then change where we connect, never whom we
    * talk to (TLS still checks the origin's name). */
@@ -654,6 +765,7 @@ static void sf_cancel(http_stream_factory *b, http_stream_request *r) {
     j->group->active--;
     f->total_sockets--;
   }
+  sf_preconnect *pc = j->pc;
   if (j->posted) {
     /* The delivery task owns it now: it closes the stream and frees. */
     j->f = NULL;
@@ -662,6 +774,8 @@ static void sf_cancel(http_stream_factory *b, http_stream_request *r) {
   } else {
     job_free(j);
   }
+  if (pc)
+    preconnect_release(pc);
   dispatch_waiting(f);
 }
 

@@ -72,6 +72,11 @@ int stream_factory_request_stream_to(stream_factory *f, const http_request_info 
                                      http_stream_ready_cb cb, void *ud,
                                      http_stream_request **out);
 void stream_factory_cancel(stream_factory *f, http_stream_request *r);
+/* Chromium's preconnect over TCP: up to num_streams connections to req's
+ * origin (fewer when an idle socket or an HTTP/2 connection is there);
+ * HTTP/1.1 sockets wait in the idle pool, unused. Runs in the background.
+ * Returns CRONC_OK or a net error (what was started keeps going). */
+int stream_factory_preconnect(stream_factory *f, const http_request_info *req, int num_streams);
 /* Whether a usable HTTP/2 connection to u's origin is open (the job
  * controller then does not delay the main job). */
 bool stream_factory_has_h2_session(stream_factory *f, const url *u);

@@ -20,6 +20,10 @@ static void note(fetch_result *r, const cronc_response_info *info) {
   r->zero_rtt = info->zero_rtt;
   r->was_cached = info->was_cached;
   r->cache_validated = info->cache_validated;
+  r->quic_broken = info->quic_broken;
+  r->job_winner = info->job_winner;
+  snprintf(r->alternative_service, sizeof r->alternative_service, "%s",
+           info->alternative_service ? info->alternative_service : "");
   snprintf(r->protocol, sizeof r->protocol, "%s", info->negotiated_protocol);
   for (size_t i = 0; i < info->n_headers; i++)
     if (strcasecmp(info->headers[i].name, "content-encoding") == 0)

@@ -36,6 +36,9 @@ typedef struct fetch_result {
   bool zero_rtt;        /* the request went out as accepted early data */
   bool was_cached;      /* served from the HTTP cache */
   bool cache_validated; /* ...after a 304 */
+  bool quic_broken;     /* every advertised QUIC alternative was broken */
+  cronc_job_winner job_winner;
+  char alternative_service[300]; /* "h3 host:port" or "" */
   uint8_t sha256[32]; /* of the whole body */
   /* Private. */
   pthread_mutex_t mu;
