@@ -48,7 +48,20 @@ struct h2_http_stream {
   bool uread_pending;
   bool ueof;
   http_load_timing timing;
+  /* The request's origin when it is https: what an ALTSVC frame on this
+   * stream applies to (SpdySession::OnAltSvc uses the stream's URL). */
+  bool origin_https;
+  url_origin origin;
 };
+
+/* An accepted ALTSVC frame waiting for delivery after the receive. */
+typedef struct h2_altsvc_item {
+  struct h2_altsvc_item *next;
+  url_origin origin;
+  bool on_stream_zero;
+  size_t len;
+  char value[]; /* len bytes + NUL */
+} h2_altsvc_item;
 
 struct h2_conn {
   base_runner *runner;
@@ -70,6 +83,10 @@ struct h2_conn {
    * that cost is per ready stream, not per open stream. */
   h2_http_stream *ready;
   uint8_t *rbuf;
+  /* ALTSVC frames accepted during a receive, delivered after it, in order. */
+  h2_conn_altsvc_fn altsvc_fn;
+  void *altsvc_ud;
+  h2_altsvc_item *altsvc_head, **altsvc_tail;
   h2_slice slices[H2_CONN_MAX_SLICES];
   socket_iovec iov[H2_CONN_MAX_SLICES];
 };
@@ -78,9 +95,19 @@ static void conn_pump(h2_conn *c);
 
 /* ---- Connection lifetime ------------------------------------------------------- */
 
+static void altsvc_drop_all(h2_conn *c) {
+  while (c->altsvc_head) {
+    h2_altsvc_item *it = c->altsvc_head;
+    c->altsvc_head = it->next;
+    free(it);
+  }
+  c->altsvc_tail = &c->altsvc_head;
+}
+
 static void conn_maybe_free(h2_conn *c) {
   if (c->pool_ref || c->streams || c->in_pump || c->resume_posted)
     return;
+  altsvc_drop_all(c);
   stream_socket_free(c->sock);
   h2_session_free(c->session);
   free(c->rbuf);
@@ -161,7 +188,64 @@ static void on_session_error(h2_session *hs, int error, void *ud) {
   conn_set_unusable(ud);
 }
 
-static const h2_session_callbacks session_cbs = {on_goaway, on_session_error, NULL};
+/* Inside nghttp2's receive: validates the frame's origin (Chromium's
+ * SpdySession::OnAltSvc, except the certificate check, which is the
+ * callee's) and queues a copy; conn_deliver_altsvc() calls the owner once
+ * the receive is over, so the owner may do anything but free c. */
+static const char *on_altsvc(h2_session *hs, h2_stream *st, h2_slice origin, h2_slice value,
+                             void *ud) {
+  (void)hs;
+  h2_conn *c = ud;
+  url_origin o;
+  if (!st) {
+    /* As GURL + SchemeHostPort: any valid URL, its path dropped. */
+    url u;
+    if (url_parse((const char *)origin.base, origin.len, &u) != CRONC_OK)
+      return "invalid origin";
+    int rv = url_origin_from_url(&u, &o);
+    url_free(&u);
+    if (rv != CRONC_OK)
+      return "invalid origin";
+    if (o.scheme != URL_SCHEME_HTTPS)
+      return "origin not https";
+  } else {
+    h2_http_stream *s = h2_stream_user_data(st);
+    if (!s || !s->origin_https)
+      return "request not https";
+    o = s->origin;
+  }
+  if (!c->altsvc_fn)
+    return NULL; /* valid; nobody listens */
+  h2_altsvc_item *it = malloc(sizeof *it + value.len + 1);
+  if (!it)
+    return "out of memory";
+  it->next = NULL;
+  it->origin = o;
+  it->on_stream_zero = st == NULL;
+  it->len = value.len;
+  memcpy(it->value, value.base, value.len);
+  it->value[value.len] = '\0';
+  *c->altsvc_tail = it;
+  c->altsvc_tail = &it->next;
+  return NULL;
+}
+
+/* Runs with c->in_pump set (c outlives the callbacks). Each item is
+ * unlinked before its call, so the callee may release the connection (which
+ * clears the callback: the rest is dropped). */
+static void conn_deliver_altsvc(h2_conn *c) {
+  while (c->altsvc_head) {
+    h2_altsvc_item *it = c->altsvc_head;
+    c->altsvc_head = it->next;
+    if (!c->altsvc_head)
+      c->altsvc_tail = &c->altsvc_head;
+    if (c->altsvc_fn)
+      c->altsvc_fn(c->altsvc_ud, c, &it->origin, it->on_stream_zero, it->value, it->len);
+    free(it);
+  }
+}
+
+static const h2_session_callbacks session_cbs = {on_goaway, on_session_error, NULL, on_altsvc};
 
 static void st_on_headers(h2_stream *st, int status, const h2_header *h, size_t n, bool interim,
                           void *ud) {
@@ -378,6 +462,7 @@ static void conn_pump(h2_conn *c) {
         c->reading = true;
       } else {
         err = handle_read(c, rv);
+        conn_deliver_altsvc(c); /* frames before an error still count */
         if (err == CRONC_OK)
           conn_complete_reads(c);
         progress = true;
@@ -417,6 +502,7 @@ static void on_read(int rv, void *ud) {
   c->reading = false;
   c->in_pump = true; /* stream callbacks run inside receive */
   int err = handle_read(c, rv);
+  conn_deliver_altsvc(c); /* frames before an error still count */
   if (err == CRONC_OK)
     conn_complete_reads(c);
   c->in_pump = false;
@@ -491,6 +577,7 @@ static int hs_send_request(http_stream *b, const http_request_info *req, http_io
                       ? (h2_priority)(req->priority - HTTP_PRIORITY_THROTTLED)
                       : H2_PRIORITY_MEDIUM,
   };
+  s->origin_https = u->scheme == URL_SCHEME_HTTPS && url_origin_from_url(u, &s->origin) == CRONC_OK;
   s->upload = req->body;
   s->upload_len = req->body_len;
   s->ubody = req->upload;
@@ -617,6 +704,7 @@ h2_conn *h2_conn_new(base_runner *runner, stream_socket *sock, netlog *nl,
   c->ud = user_data;
   c->pool_ref = true;
   c->usable = true;
+  c->altsvc_tail = &c->altsvc_head;
   conn_pump(c); /* preface + SETTINGS, and start reading */
   return c;
 }
@@ -649,6 +737,9 @@ http_stream *h2_conn_new_stream(h2_conn *c) {
 void h2_conn_release(h2_conn *c) {
   c->pool_ref = false;
   c->on_unusable = NULL;
+  c->altsvc_fn = NULL;
+  c->altsvc_ud = NULL;
+  altsvc_drop_all(c);
   conn_maybe_free(c);
 }
 
@@ -660,3 +751,10 @@ size_t h2_conn_open_streams(const h2_conn *c) {
 }
 
 stream_socket *h2_conn_socket(h2_conn *c) { return c->sock; }
+
+void h2_conn_set_altsvc_callback(h2_conn *c, h2_conn_altsvc_fn fn, void *user_data) {
+  c->altsvc_fn = fn;
+  c->altsvc_ud = user_data;
+  if (!fn)
+    altsvc_drop_all(c);
+}

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "cronc/cronc.h"
 
 /* Output batching: small frames are copied into one buffer so a batch is a
@@ -159,6 +160,29 @@ static void nl_event(h2_session *s, netlog_event_type t, const char *fmt, ...) {
   vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
   netlog_add_event(s->nl, s->src, t, buf);
+}
+
+/* ALTSVC frames carry server-chosen strings of any length: escaped JSON
+ * built in a strbuf instead of the fixed nl_event buffer. */
+static void nl_altsvc(h2_session *s, netlog_event_type t, const nghttp2_frame *frame,
+                      const char *reason) {
+  if (!netlog_is_capturing(s->nl))
+    return;
+  const nghttp2_ext_altsvc *a = frame->ext.payload;
+  strbuf sb = STRBUF_INIT;
+  strbuf_appendf(&sb, "{\"stream_id\":%d", (int)frame->hd.stream_id);
+  if (reason) {
+    strbuf_append_str(&sb, ",\"reason\":");
+    strbuf_json_cstr(&sb, reason);
+  }
+  strbuf_append_str(&sb, ",\"origin\":");
+  strbuf_json_string(&sb, (const char *)a->origin, a->origin_len);
+  strbuf_append_str(&sb, ",\"alt_svc\":");
+  strbuf_json_string(&sb, (const char *)a->field_value, a->field_value_len);
+  strbuf_append_char(&sb, '}');
+  if (!strbuf_failed(&sb))
+    netlog_add_event(s->nl, s->src, t, strbuf_cstr(&sb));
+  strbuf_free(&sb);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -566,6 +590,27 @@ out:
   return rv;
 }
 
+/* An ALTSVC frame nghttp2 accepted (SpdySession::OnAltSvc's framing
+ * checks; the origin checks are the callback's). */
+static void on_altsvc_frame(h2_session *s, const nghttp2_frame *frame) {
+  const nghttp2_ext_altsvc *a = frame->ext.payload;
+  nl_altsvc(s, NETLOG_TYPE_HTTP2_SESSION_RECV_ALTSVC, frame, NULL);
+  h2_stream *st = NULL;
+  const char *reason = NULL;
+  if (frame->hd.stream_id == 0 ? a->origin_len == 0 : a->origin_len != 0)
+    reason =
+        frame->hd.stream_id == 0 ? "stream 0 frame without origin" : "stream frame with an origin";
+  else if (a->field_value_len == 0)
+    reason = "empty value";
+  else if (frame->hd.stream_id != 0 && !(st = stream_of(s, frame->hd.stream_id)))
+    reason = "unknown stream";
+  else if (s->cb.on_altsvc)
+    reason = s->cb.on_altsvc(s, st, (h2_slice){a->origin, a->origin_len},
+                             (h2_slice){a->field_value, a->field_value_len}, s->user_data);
+  if (reason)
+    nl_altsvc(s, NETLOG_TYPE_CRONC_HTTP2_ALTSVC_IGNORED, frame, reason);
+}
+
 static int cb_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
   h2_session *s = ud;
   h2_stream *st;
@@ -640,6 +685,9 @@ static int cb_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
     nl_event(s, NETLOG_TYPE_HTTP2_SESSION_RECV_WINDOW_UPDATE, "{\"stream_id\":%d,\"delta\":%d}",
              (int)frame->hd.stream_id, (int)frame->window_update.window_size_increment);
     return 0;
+  case NGHTTP2_ALTSVC:
+    on_altsvc_frame(s, frame);
+    return 0; /* never an error: an ALTSVC frame is advisory */
   default:
     return 0;
   }
@@ -732,6 +780,13 @@ static int cb_frame_not_send(nghttp2_session *ng, const nghttp2_frame *frame, in
 static int cb_invalid_frame(nghttp2_session *ng, const nghttp2_frame *frame, int lib_error,
                             void *ud) {
   h2_session *s = ud;
+  if (frame->hd.type == NGHTTP2_ALTSVC) {
+    /* nghttp2 found it malformed (origin on the wrong stream, empty value):
+     * ignored, the session is unaffected. The checks are repeated there to
+     * name the reason. */
+    on_altsvc_frame(s, frame);
+    return 0;
+  }
   s->last_lib_error = lib_error;
   return 0;
 }
@@ -842,6 +897,8 @@ h2_session *h2_session_new(const h2_settings *settings, const h2_session_callbac
   nghttp2_session_callbacks_set_send_data_callback(cbs, cb_send_data);
   /* Windows reopen only as the consumer consumes (h2_stream_consumed). */
   nghttp2_option_set_no_auto_window_update(opt, 1);
+  /* RFC 7838 section 4 frames reach cb_frame_recv (Chromium: OnAltSvc). */
+  nghttp2_option_set_builtin_recv_extension_type(opt, NGHTTP2_ALTSVC);
   nghttp2_option_set_peer_max_concurrent_streams(opt, s->settings.initial_max_concurrent_streams);
   if (nghttp2_session_client_new2(&s->ng, cbs, s, opt) != 0)
     goto fail;

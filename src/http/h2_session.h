@@ -99,6 +99,20 @@ typedef struct h2_session_callbacks {
   void (*on_error)(h2_session *s, int error, void *user_data);
   /* A PING we sent was acknowledged. May be NULL. */
   void (*on_ping_ack)(h2_session *s, uint64_t opaque, void *user_data);
+  /* An ALTSVC frame (RFC 7838 section 4) that passed the framing checks
+   * (nghttp2's and ours): either on stream 0 with a non-empty origin (st is
+   * NULL), or on one of our open streams with an empty origin (st is that
+   * stream). value is the Alt-Svc field value (never empty). The slices are
+   * valid during the call only. Return NULL to accept the frame, or a short
+   * static reason, which the session logs (CRONC_HTTP2_ALTSVC_IGNORED). An
+   * ALTSVC frame never affects the session (never a connection error).
+   * Frames failing the framing checks are logged as ignored without a call:
+   * stream 0 without an origin, a stream with an origin, an empty value, a
+   * stream we do not know (nghttp2 drops frames for closed streams without
+   * telling us; those leave no trace). Every frame seen is logged as
+   * HTTP2_SESSION_RECV_ALTSVC first. May be NULL. */
+  const char *(*on_altsvc)(h2_session *s, h2_stream *st, h2_slice origin, h2_slice value,
+                           void *user_data);
 } h2_session_callbacks;
 
 /* Results of h2_stream_callbacks.read_body besides negative net errors. */

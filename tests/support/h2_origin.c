@@ -33,6 +33,9 @@ typedef struct ostream {
   bool held;      /* never answered */
   bool rst_after; /* RST once body_len bytes are out */
   bool want_rst, rst_sent;
+  /* An ALTSVC frame to send before the action (see conn_flush). */
+  const h2_origin_altsvc *altsvc;
+  h2_origin_action pending_action;
 } ostream;
 
 typedef struct oconn {
@@ -58,7 +61,8 @@ typedef struct path_count {
 
 struct h2_origin {
   h2_origin_options opt;
-  h2_origin_rule *rules; /* copies, paths strdup'd */
+  h2_origin_rule *rules;    /* copies, paths strdup'd */
+  h2_origin_altsvc *altsvc; /* copies, strings strdup'd */
   unsigned *rule_hits;
   char dir[256];
   char ca_path[300];
@@ -267,6 +271,31 @@ static const h2_origin_rule *match_rule(h2_origin *o, const char *path, bool *us
   return NULL;
 }
 
+static void apply_action(oconn *c, ostream *st, h2_origin_action action) {
+  switch (action) {
+  case H2_ORIGIN_RESPOND:
+    submit_response(c, st, true);
+    break;
+  case H2_ORIGIN_RST_BEFORE_HEADERS:
+    nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, st->id, st->error_code);
+    break;
+  case H2_ORIGIN_RST_AFTER_BODY:
+    st->rst_after = true;
+    submit_response(c, st, false);
+    break;
+  case H2_ORIGIN_HOLD:
+    st->held = true;
+    break;
+  }
+}
+
+static const h2_origin_altsvc *match_altsvc(h2_origin *o, const char *path) {
+  for (size_t i = 0; i < o->opt.n_altsvc; i++)
+    if (!o->altsvc[i].path || strcmp(o->altsvc[i].path, path) == 0)
+      return &o->altsvc[i];
+  return NULL;
+}
+
 /* A complete request: count it, then answer it as scripted. */
 static void on_request(oconn *c, ostream *st) {
   h2_origin *o = c->o;
@@ -286,20 +315,14 @@ static void on_request(oconn *c, ostream *st) {
   if (c->fault && o->opt.fault == H2_ORIGIN_FAULT_GOAWAY && !c->close_pending &&
       st->id > o->opt.goaway_last_stream_id)
     action = H2_ORIGIN_HOLD; /* left unprocessed by the coming GOAWAY */
-  switch (action) {
-  case H2_ORIGIN_RESPOND:
-    submit_response(c, st, true);
-    break;
-  case H2_ORIGIN_RST_BEFORE_HEADERS:
-    nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, st->id, st->error_code);
-    break;
-  case H2_ORIGIN_RST_AFTER_BODY:
-    st->rst_after = true;
-    submit_response(c, st, false);
-    break;
-  case H2_ORIGIN_HOLD:
-    st->held = true;
-    break;
+  const h2_origin_altsvc *as = match_altsvc(o, st->path);
+  if (as) {
+    /* The frame must reach the client before the response ends the
+     * stream: the action waits in conn_flush until the frame is out. */
+    st->altsvc = as;
+    st->pending_action = action;
+  } else {
+    apply_action(c, st, action);
   }
   if (fault_now && o->opt.fault == H2_ORIGIN_FAULT_GOAWAY) {
     nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE, o->opt.goaway_last_stream_id,
@@ -403,8 +426,67 @@ static bool close_condition(oconn *c) {
   }
 }
 
+/* A raw ALTSVC frame (for the forms nghttp2 will not send). */
+static int write_raw_altsvc(oconn *c, int32_t stream_id, const h2_origin_altsvc *r) {
+  size_t olen = r->origin ? strlen(r->origin) : 0;
+  size_t vlen = strlen(r->value);
+  size_t plen = 2 + olen + vlen;
+  uint8_t *f = malloc(9 + plen);
+  if (!f)
+    return -1;
+  f[0] = (uint8_t)(plen >> 16);
+  f[1] = (uint8_t)(plen >> 8);
+  f[2] = (uint8_t)plen;
+  f[3] = NGHTTP2_ALTSVC;
+  f[4] = 0;
+  f[5] = (uint8_t)((uint32_t)stream_id >> 24 & 0x7f);
+  f[6] = (uint8_t)(stream_id >> 16);
+  f[7] = (uint8_t)(stream_id >> 8);
+  f[8] = (uint8_t)stream_id;
+  size_t claimed = r->malformed ? plen : olen; /* past the payload's end */
+  f[9] = (uint8_t)(claimed >> 8);
+  f[10] = (uint8_t)claimed;
+  if (olen)
+    memcpy(f + 11, r->origin, olen);
+  memcpy(f + 11 + olen, r->value, vlen);
+  int rc = tls_write_all(c, f, 9 + plen);
+  free(f);
+  return rc;
+}
+
+/* Sends a stream's ALTSVC frame (everything nghttp2 queued before it is
+ * already out), then submits the action it held back. */
+static int send_altsvc(oconn *c, ostream *st) {
+  const h2_origin_altsvc *r = st->altsvc;
+  st->altsvc = NULL;
+  int32_t sid = r->stream_zero ? 0 : st->id;
+  const char *origin = r->origin ? r->origin : "";
+  int rc = r->malformed
+               ? -1
+               : nghttp2_submit_altsvc(c->ng, NGHTTP2_FLAG_NONE, sid, (const uint8_t *)origin,
+                                       strlen(origin), (const uint8_t *)r->value, strlen(r->value));
+  if (rc != 0) {
+    /* Refused by nghttp2 (or malformed on purpose): written raw. */
+    if (write_raw_altsvc(c, sid, r) != 0)
+      return -1;
+    apply_action(c, st, st->pending_action);
+    return 0;
+  }
+  /* Queued: out before the action's frames. */
+  const uint8_t *data;
+  ssize_t n;
+  while ((n = nghttp2_session_mem_send(c->ng, &data)) > 0)
+    if (tls_write_all(c, data, (size_t)n) != 0)
+      return -1;
+  if (n < 0)
+    return -1;
+  apply_action(c, st, st->pending_action);
+  return 0;
+}
+
 /* Writes everything nghttp2 has to send, submitting the pending RSTs after
- * the DATA they follow; then applies a pending close. */
+ * the DATA they follow and the held-back actions after their ALTSVC frames;
+ * then applies a pending close. */
 static void conn_flush(oconn *c) {
   if (c->dead || c->lingering)
     return;
@@ -423,6 +505,13 @@ static void conn_flush(oconn *c) {
     }
     bool more = false;
     for (ostream *st = c->streams; st; st = st->next) {
+      if (st->altsvc) {
+        if (send_altsvc(c, st) != 0) {
+          conn_mark_dead(c);
+          return;
+        }
+        more = true;
+      }
       if (st->want_rst && !st->rst_sent) {
         st->rst_sent = true;
         nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, st->id, st->error_code);
@@ -618,6 +707,22 @@ h2_origin *h2_origin_start(const h2_origin_options *opt) {
     }
   }
   o->opt.rules = o->rules;
+  if (opt->n_altsvc) {
+    o->altsvc = calloc(opt->n_altsvc, sizeof *o->altsvc);
+    if (!o->altsvc)
+      goto fail;
+    for (size_t i = 0; i < opt->n_altsvc; i++) {
+      const h2_origin_altsvc *a = &opt->altsvc[i];
+      h2_origin_altsvc *b = &o->altsvc[i];
+      b->stream_zero = a->stream_zero;
+      b->malformed = a->malformed;
+      if ((a->path && !(b->path = strdup(a->path))) ||
+          !(b->value = strdup(a->value ? a->value : "")) ||
+          (a->origin && !(b->origin = strdup(a->origin))))
+        goto fail;
+    }
+  }
+  o->opt.altsvc = o->altsvc;
   if (!test_make_temp_dir("cronc-h2origin", o->dir, sizeof o->dir)) {
     o->dir[0] = '\0';
     goto fail;
@@ -673,6 +778,13 @@ void h2_origin_stop(h2_origin *o) {
   if (o->rules)
     for (size_t i = 0; i < o->opt.n_rules; i++)
       free((char *)o->rules[i].path);
+  if (o->altsvc)
+    for (size_t i = 0; i < o->opt.n_altsvc; i++) {
+      free((char *)o->altsvc[i].path);
+      free((char *)o->altsvc[i].value);
+      free((char *)o->altsvc[i].origin);
+    }
+  free(o->altsvc);
   free(o->rules);
   free(o->rule_hits);
   free(o->paths);

@@ -6,7 +6,8 @@
  * expired, or issued for another name. ALPN offers "h2" only; each connection
  * runs an nghttp2 server session that answers requests by a per-path script:
  * a 200 with N bytes of body, RST_STREAM before the headers or after the
- * headers and part of the body, or no answer at all. Connection-level faults
+ * headers and part of the body, or no answer at all, optionally preceded by
+ * an ALTSVC frame (valid or not). Connection-level faults
  * (GOAWAY after K requests then close, close after K requests) apply to the
  * first `fault_connections` connections. Counters (connections accepted,
  * requests per connection and per path) let tests assert what the server
@@ -43,6 +44,19 @@ typedef struct h2_origin_rule {
   unsigned times;
 } h2_origin_rule;
 
+/* An ALTSVC frame (RFC 7838 section 4) sent just before the answer (the
+ * rule's action) to every request for `path`. Frames nghttp2 accepts go out
+ * with nghttp2_submit_altsvc; those it refuses to send (stream 0 without an
+ * origin, a stream with an origin, an empty value) are written raw, so
+ * clients can be tested against them. */
+typedef struct h2_origin_altsvc {
+  const char *path;   /* exact :path; NULL = any path */
+  const char *value;  /* the Alt-Svc field value (may be "") */
+  const char *origin; /* the frame's origin field; NULL = empty */
+  bool stream_zero;   /* on stream 0, else on the request's stream */
+  bool malformed;     /* raw, with an origin length past the payload's end */
+} h2_origin_altsvc;
+
 typedef enum h2_origin_cert {
   H2_ORIGIN_CERT_VALID,      /* "localhost", valid from 1 h ago for a day */
   H2_ORIGIN_CERT_EXPIRED,    /* "localhost", expired yesterday */
@@ -77,6 +91,9 @@ typedef struct h2_origin_options {
   /* Closes (of faults) send RST (SO_LINGER 0) instead of a FIN after a
    * lingering read. */
   bool close_with_reset;
+  /* ALTSVC frames; the first entry matching a request's path applies. */
+  const h2_origin_altsvc *altsvc;
+  size_t n_altsvc;
 } h2_origin_options;
 
 /* Fills the defaults: valid certificate, no rules, 16-byte bodies, no fault. */
