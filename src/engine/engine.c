@@ -182,6 +182,13 @@ static bool jc_quic_can_use(void *ud, const char *host, uint16_t port, const cha
   return quic_pool_can_use_existing_session(e->quic, host, port, false, dest_host, dest_port);
 }
 
+/* An HTTP/2 ALTSVC frame feeds the same path as an Alt-Svc header. */
+static void h2_alt_svc(void *ud, const url_origin *origin, const char *value, size_t len) {
+  engine *e = ud;
+  props_process_alt_svc_header(e->props, origin, value, len, e->params.enable_http2,
+                               e->params.enable_quic);
+}
+
 static int start_job_controller(engine *e) {
   jc_params jp;
   jc_params_init(&jp);
@@ -326,6 +333,8 @@ static void start_on_network_thread(void *arg) {
     sp.rules = e->rules;
     sp.enable_http2 = e->params.enable_http2;
     sp.connect_timeout_ms = e->params.connect_timeout_ms;
+    sp.on_alt_svc = h2_alt_svc;
+    sp.alt_svc_ud = e;
     e->factory = stream_factory_new(&sp);
     if (!e->factory)
       trv = CRONC_ERR_OUT_OF_MEMORY;

@@ -169,7 +169,7 @@ static int do_create_stream(network_transaction *t) {
   t->next_state = STATE_CREATE_STREAM_COMPLETE;
   netlog_add(t->nl, t->req->source, NETLOG_TYPE_HTTP_STREAM_REQUEST, NETLOG_PHASE_BEGIN, NULL);
   return t->factory->vt->request_stream(t->factory, t->req, &t->report, on_stream_ready, t,
-                                       &t->stream_request);
+                                        &t->stream_request);
 }
 
 static int do_create_stream_complete(network_transaction *t, int rv) {
@@ -298,8 +298,8 @@ static int resend_without_alt_svc(network_transaction *t, int rv, const char *wh
   if (netlog_is_capturing(t->nl)) {
     char buf[160];
     snprintf(buf, sizeof buf, "{\"net_error\":%d,\"reason\":\"%s\"}", rv, why);
-    netlog_add_event(t->nl, t->req->source, NETLOG_TYPE_CRONC_HTTP_TRANSACTION_RETRY_WITHOUT_ALT_SVC,
-                     buf);
+    netlog_add_event(t->nl, t->req->source,
+                     NETLOG_TYPE_CRONC_HTTP_TRANSACTION_RETRY_WITHOUT_ALT_SVC, buf);
   }
   t->req_no_alt = *t->req;
   t->req_no_alt.enable_alternative_services = false;
@@ -318,8 +318,8 @@ static int handle_io_error(network_transaction *t, int rv) {
       t->retry_attempts < NTX_MAX_RETRY_ATTEMPTS && served_by_alternative(t) &&
       t->req->enable_alternative_services) {
     if (t->alt.props && props_is_alternative_service_broken(t->alt.props, &t->report.alt)) {
-      netlog_add_net_error(t->nl, t->req->source,
-                           NETLOG_TYPE_HTTP_TRANSACTION_RESTART_AFTER_ERROR, rv);
+      netlog_add_net_error(t->nl, t->req->source, NETLOG_TYPE_HTTP_TRANSACTION_RESTART_AFTER_ERROR,
+                           rv);
       t->retry_attempts++;
       reset_stream(t, true);
       t->next_state = STATE_CREATE_STREAM;

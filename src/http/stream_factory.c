@@ -380,6 +380,22 @@ static http_load_timing job_timing(sf_job *j, stream_socket *sock) {
   return t;
 }
 
+/* An ALTSVC frame the connection accepted: a stream-0 origin must be one
+ * this connection could serve. */
+static void on_h2_altsvc(void *ud, h2_conn *c, const url_origin *origin, bool on_stream_zero,
+                         const char *value, size_t len) {
+  stream_factory *f = ud;
+  if (!f->p.on_alt_svc)
+    return;
+  if (on_stream_zero && !tls_socket_covers_host(h2_conn_socket(c), origin->host)) {
+    netlog_add_event(f->p.nl, netlog_source_new(f->p.nl, NETLOG_SOURCE_NONE),
+                     NETLOG_TYPE_CRONC_HTTP2_ALTSVC_IGNORED,
+                     "{\"reason\":\"the certificate does not cover the frame's origin\"}");
+    return;
+  }
+  f->p.on_alt_svc(f->p.alt_svc_ud, origin, value, len);
+}
+
 static void on_tls_done(int rv, void *ud) {
   sf_job *j = ud;
   stream_factory *f = j->f;
@@ -402,6 +418,7 @@ static void on_tls_done(int rv, void *ud) {
       return;
     }
     h2_conn_set_load_timing(c, &timing);
+    h2_conn_set_altsvc_callback(c, on_h2_altsvc, f);
     sf_h2 *e = calloc(1, sizeof *e);
     http_stream *st = e ? h2_conn_new_stream(c) : NULL;
     if (!e || !st) {
@@ -685,8 +702,7 @@ int stream_factory_preconnect(stream_factory *f, const http_request_info *req, i
 
 int stream_factory_request_stream_to(stream_factory *f, const http_request_info *req,
                                      const char *alt_host, uint16_t alt_port,
-                                     http_stream_ready_cb cb, void *ud,
-                                     http_stream_request **out) {
+                                     http_stream_ready_cb cb, void *ud, http_stream_request **out) {
   return start_job(f, req, alt_host, alt_port, cb, ud, out, NULL);
 }
 
@@ -742,8 +758,8 @@ static int start_job(stream_factory *f, const http_request_info *req, const char
 }
 
 static int sf_request_stream(http_stream_factory *b, const http_request_info *req,
-                             http_stream_request_report *report, http_stream_ready_cb cb,
-                             void *ud, http_stream_request **out) {
+                             http_stream_request_report *report, http_stream_ready_cb cb, void *ud,
+                             http_stream_request **out) {
   if (report)
     memset(report, 0, sizeof *report);
   return stream_factory_request_stream_to(F(b), req, NULL, 0, cb, ud, out);

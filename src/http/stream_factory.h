@@ -49,6 +49,11 @@ typedef struct stream_factory_params {
   uint64_t connect_timeout_ms;           /* 0 = Chromium's 4 minutes */
   size_t max_sockets_per_group;          /* 0 = 6 */
   size_t max_sockets;                    /* 0 = 256 */
+  /* Where HTTP/2 ALTSVC frames go (the same path as an Alt-Svc header),
+   * after the checks: a stream-0 frame's origin must be covered by the
+   * connection's certificate (Chromium's CanPool). May be NULL. */
+  void (*on_alt_svc)(void *ud, const url_origin *origin, const char *value, size_t len);
+  void *alt_svc_ud;
 } stream_factory_params;
 
 void stream_factory_params_init(stream_factory_params *p);

@@ -238,9 +238,9 @@ static int start_connect(pool_session *s) {
       /* 0-RTT: streams go now and requests as early data, unless another
        * address is left to try should this one refuse (the fallback needs
        * the streams not handed out yet). */
-      bool must_confirm = pool->p.require_confirmation &&
-                          pool->p.require_confirmation(pool->p.require_confirmation_ud,
-                                                       s->dest_host, s->dest_port);
+      bool must_confirm =
+          pool->p.require_confirmation &&
+          pool->p.require_confirmation(pool->p.require_confirmation_ud, s->dest_host, s->dest_port);
       if (!must_confirm && quic_conn_is_usable(s->conn) && s->idx + 1 >= s->addrs.count)
         hand_out(s);
       return CRONC_OK;

@@ -355,9 +355,9 @@ static void test_closed_alternative_port_falls_back_immediately(void **state) {
   cronc_quic_hint hint = {"localhost", caddy_port(), ntohs(sa.sin_port)};
   engine_opts eo = {.hints = &hint, .n_hints = 1, .netlog = nl};
   cronc_engine *e = new_engine(&eo);
-  assert_int_equal(engine_run(cronc_engine_internal(e), poke_slow_working_quic,
-                              cronc_engine_internal(e)),
-                   CRONC_OK);
+  assert_int_equal(
+      engine_run(cronc_engine_internal(e), poke_slow_working_quic, cronc_engine_internal(e)),
+      CRONC_OK);
   fetch_result *r = fetch_path(e, "/a.txt");
   assert_int_equal(r->error, 0);
   assert_string_equal(r->protocol, "h2");
@@ -453,8 +453,7 @@ static void test_alt_svc_on_plain_http_is_ignored(void **state) {
     fetch_result_free(r);
   }
   props_query q = {.e = cronc_engine_internal(e)};
-  assert_int_equal(url_origin_init(&q.origin, URL_SCHEME_HTTP, "127.0.0.1", 9,
-                                   http_origin_port(o)),
+  assert_int_equal(url_origin_init(&q.origin, URL_SCHEME_HTTP, "127.0.0.1", 9, http_origin_port(o)),
                    0);
   assert_int_equal(engine_run(q.e, count_alternatives, &q), CRONC_OK);
   assert_int_equal(q.count, 0);
