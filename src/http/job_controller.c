@@ -148,8 +148,8 @@ int64_t jc_factory_main_job_wait_us(jc_factory *f, const url *u, const altsvc_se
   if (url_origin_from_url(u, &o) != CRONC_OK)
     return 0;
   int64_t srtt = 0;
-  int64_t wait = props_get_srtt(f->p.props, &o, &srtt) && srtt > 0 ? srtt + srtt / 2
-                                                                     : JC_DEFAULT_RTT_US;
+  int64_t wait =
+      props_get_srtt(f->p.props, &o, &srtt) && srtt > 0 ? srtt + srtt / 2 : JC_DEFAULT_RTT_US;
   return wait < JC_MAX_MAIN_JOB_WAIT_US ? wait : JC_MAX_MAIN_JOB_WAIT_US;
 }
 
@@ -377,8 +377,7 @@ static void job_complete(jc_job *j, int rv, http_stream *stream) {
     resume_main(r, 0); /* the alternative failed: the main job goes now */
   }
   /* A failure while the other job runs is not reported; the last one is. */
-  if (!r->caller_gone && !r->starting && !job_live(&r->main) && !job_live(&r->altjob) &&
-      !r->bound)
+  if (!r->caller_gone && !r->starting && !job_live(&r->main) && !job_live(&r->altjob) && !r->bound)
     deliver(r, rv, NULL);
   if (!r->starting)
     maybe_finish(r);
@@ -652,8 +651,8 @@ static jc_request *controller_new(jc_factory *f, const http_request_info *req) {
     strbuf sb = STRBUF_INIT;
     strbuf_append_str(&sb, "{\"url\":");
     strbuf_json_string(&sb, r->u.spec, strlen(r->u.spec));
-    strbuf_appendf(&sb, ",\"source_dependency\":{\"id\":%u,\"type\":%d}}",
-                   (unsigned)req->source.id, (int)req->source.type);
+    strbuf_appendf(&sb, ",\"source_dependency\":{\"id\":%u,\"type\":%d}}", (unsigned)req->source.id,
+                   (int)req->source.type);
     if (!strbuf_failed(&sb))
       netlog_add(f->p.nl, r->source, NETLOG_TYPE_HTTP_STREAM_JOB_CONTROLLER, NETLOG_PHASE_BEGIN,
                  strbuf_cstr(&sb));
@@ -777,8 +776,7 @@ int jc_factory_preconnect(jc_factory *f, const url *u, int num_streams, bool all
   if (netlog_is_capturing(f->p.nl)) {
     char buf[96];
     snprintf(buf, sizeof buf, "{\"num_streams\":%d,\"over\":\"%s\"}", num_streams,
-             quic ? (r->alt.uses_existing_quic_session ? "existing QUIC session" : "QUIC")
-                  : "TCP");
+             quic ? (r->alt.uses_existing_quic_session ? "existing QUIC session" : "QUIC") : "TCP");
     netlog_add_event(f->p.nl, r->source, NETLOG_TYPE_CRONC_HTTP_STREAM_JOB_CONTROLLER_PRECONNECT,
                      buf);
   }

@@ -57,7 +57,7 @@
 
 /* Chromium's kMaxDelayTimeForMainJobSecs and kDefaultRTT. */
 #define JC_MAX_MAIN_JOB_WAIT_US (3 * BASE_US_PER_SEC)
-#define JC_DEFAULT_RTT_US (300 * 1000)
+#define JC_DEFAULT_RTT_US       (300 * 1000)
 
 /* QUIC as the controller reaches it (the engine fills these from the QUIC
  * session pool, which lives in a layer above http/). */
@@ -69,8 +69,8 @@ typedef struct jc_quic_ops {
                         uint16_t dest_port, http_stream_ready_cb cb, void *cb_ud, void **handle);
   void (*cancel)(void *ud, void *handle);
   /* Chromium's CanUseExistingSession. */
-  bool (*can_use_existing_session)(void *ud, const char *host, uint16_t port,
-                                   const char *dest_host, uint16_t dest_port);
+  bool (*can_use_existing_session)(void *ud, const char *host, uint16_t port, const char *dest_host,
+                                   uint16_t dest_port);
   void *ud;
 } jc_quic_ops;
 
