@@ -16,6 +16,7 @@
 #include "base/strbuf.h"
 #include "cronc/cronc.h"
 #include "http/network_transaction.h"
+#include "http/server_properties.h"
 
 /* ---- A scripted stream ---------------------------------------------------- */
 
@@ -82,9 +83,9 @@ static void fs_timing(http_stream *hs, http_load_timing *out) {
       .connect_start = 10, .connect_end = 20, .socket_reused = ((fake_stream *)hs)->reused};
 }
 
-static const http_stream_vtable fake_stream_vt = {fs_send,      fs_read_headers, fs_headers,
-                                                  fs_read_body, fs_close,        fs_reused,
-                                                  fs_bytes,     fs_protocol,     fs_timing,       NULL};
+static const http_stream_vtable fake_stream_vt = {
+    fs_send,   fs_read_headers, fs_headers,  fs_read_body, fs_close,
+    fs_reused, fs_bytes,        fs_protocol, fs_timing,    NULL};
 
 /* ---- A scripted factory --------------------------------------------------- */
 
@@ -94,6 +95,8 @@ typedef struct fake_factory {
   fake_stream streams[MAX_STREAMS]; /* handed out in order */
   int create_rv[MAX_STREAMS];       /* per request: OK or an error */
   int requests;
+  http_stream_request_report reports[MAX_STREAMS]; /* what each request reports */
+  bool alt_enabled[MAX_STREAMS];                   /* enable_alternative_services of each request */
   http_stream_ready_cb cb;
   void *ud;
   bool cancelled;
@@ -102,11 +105,11 @@ typedef struct fake_factory {
 static int ff_request(http_stream_factory *hf, const http_request_info *req,
                       http_stream_request_report *report, http_stream_ready_cb cb, void *ud,
                       http_stream_request **out) {
-  (void)req;
-  if (report)
-    memset(report, 0, sizeof *report);
   fake_factory *f = (fake_factory *)hf;
   assert_true(f->requests < MAX_STREAMS);
+  if (report)
+    *report = f->reports[f->requests];
+  f->alt_enabled[f->requests] = req->enable_alternative_services;
   f->requests++;
   f->cb = cb;
   f->ud = ud;
@@ -388,8 +391,117 @@ static void bad_arguments_are_refused(void **state) {
   assert_int_equal(ntx_start(x->t, &x->req, on_done, x), CRONC_ERR_INVALID_ARGUMENT);
 }
 
+/* ---- Retries without alternative services --------------------------------- */
+
+static const altsvc_service kQuicAlt = {ALTSVC_PROTO_QUIC, 443, "alt.example"};
+
+static props *use_alt_svc(fx *x, bool retry_on_quic_errors) {
+  props *p = props_new(NULL);
+  assert_non_null(p);
+  ntx_alt_svc_params ap = {p, true, true, retry_on_quic_errors};
+  ntx_set_alt_svc(x->t, &ap);
+  x->req.enable_alternative_services = true;
+  x->f.reports[0].winner = HTTP_JOB_WINNER_ALTERNATIVE;
+  x->f.reports[0].alt = kQuicAlt;
+  return p;
+}
+
+static void
+quic_protocol_error_on_alternative_retries_without_it_and_marks_it_broken(void **state) {
+  fx *x = *state;
+  props *p = use_alt_svc(x, true);
+  x->f.streams[0].headers_rv = CRONC_ERR_QUIC_PROTOCOL_ERROR;
+  ntx_start(x->t, &x->req, on_done, x);
+  fire_factory(x);
+  fire_stream(x, 0); /* sent */
+  fire_stream(x, 0); /* QUIC protocol error before the head */
+  assert_int_equal(x->f.requests, 2);
+  assert_true(x->f.alt_enabled[0]);
+  assert_false(x->f.alt_enabled[1]); /* the retry goes without alternatives */
+  assert_false(props_is_alternative_service_broken(p, &kQuicAlt));
+  fire_factory(x);
+  fire_stream(x, 1);
+  fire_stream(x, 1);
+  assert_int_equal(x->done_calls, 1);
+  assert_int_equal(x->done_rv, CRONC_OK);
+  /* The retry worked: the alternative is what failed. */
+  assert_true(props_is_alternative_service_broken(p, &kQuicAlt));
+  ntx_free(x->t);
+  x->t = NULL;
+  props_free(p);
+}
+
+static void quic_protocol_error_without_the_switch_fails_the_request(void **state) {
+  fx *x = *state;
+  props *p = use_alt_svc(x, false);
+  x->f.streams[0].headers_rv = CRONC_ERR_QUIC_PROTOCOL_ERROR;
+  ntx_start(x->t, &x->req, on_done, x);
+  fire_factory(x);
+  fire_stream(x, 0);
+  fire_stream(x, 0);
+  assert_int_equal(x->f.requests, 1);
+  assert_int_equal(x->done_rv, CRONC_ERR_QUIC_PROTOCOL_ERROR);
+  assert_false(props_is_alternative_service_broken(p, &kQuicAlt));
+  ntx_free(x->t);
+  x->t = NULL;
+  props_free(p);
+}
+
+static void misdirected_421_retries_without_alternatives_and_marks_nothing(void **state) {
+  fx *x = *state;
+  props *p = use_alt_svc(x, true);
+  x->f.streams[0].headers.status = 421;
+  ntx_start(x->t, &x->req, on_done, x);
+  fire_factory(x);
+  fire_stream(x, 0);
+  fire_stream(x, 0); /* 421 */
+  assert_int_equal(x->done_calls, 0);
+  assert_int_equal(x->f.requests, 2);
+  assert_false(x->f.alt_enabled[1]);
+  assert_true(x->f.streams[0].closed);
+  fire_factory(x);
+  fire_stream(x, 1);
+  fire_stream(x, 1);
+  assert_int_equal(x->done_rv, CRONC_OK);
+  assert_int_equal(ntx_response_headers(x->t)->status, 200);
+  assert_false(props_is_alternative_service_broken(p, &kQuicAlt));
+  ntx_free(x->t);
+  x->t = NULL;
+  props_free(p);
+}
+
+static void alt_svc_header_on_https_response_is_learned(void **state) {
+  fx *x = *state;
+  props *p = use_alt_svc(x, true);
+  h1_headers_add(&x->f.streams[0].headers, "Alt-Svc", 7, "h3=\":4433\"", 10);
+  ntx_start(x->t, &x->req, on_done, x);
+  fire_factory(x);
+  fire_stream(x, 0);
+  fire_stream(x, 0);
+  assert_int_equal(x->done_rv, CRONC_OK);
+  url_origin o;
+  url_origin_init(&o, URL_SCHEME_HTTPS, "example.com", 11, 443);
+  altsvc_info_list l;
+  altsvc_info_list_init(&l);
+  props_get_alternative_service_infos(p, &o, &l);
+  assert_int_equal(l.count, 1);
+  assert_int_equal(l.items[0].service.port, 4433);
+  altsvc_info_list_free(&l);
+  ntx_free(x->t);
+  x->t = NULL;
+  props_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(
+          quic_protocol_error_on_alternative_retries_without_it_and_marks_it_broken, setup,
+          teardown),
+      cmocka_unit_test_setup_teardown(quic_protocol_error_without_the_switch_fails_the_request,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          misdirected_421_retries_without_alternatives_and_marks_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(alt_svc_header_on_https_response_is_learned, setup, teardown),
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
       T(happy_path_runs_chromium_states_in_order),
       T(body_read_to_end_returns_connection_for_reuse),
