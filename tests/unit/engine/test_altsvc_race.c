@@ -54,7 +54,9 @@ static int group_setup(void **state) {
            "\theader /clear/* Alt-Svc clear\n"
            "\theader /short/* Alt-Svc `h3=\":%u\"; ma=1`\n"
            "\theader /unknown/* Alt-Svc `h9=\":%u\", foo=\":1\"`\n"
-           "\theader /remote/* Alt-Svc `h3=\"127.0.0.1:%u\"; ma=86400`",
+           "\theader /remote/* Alt-Svc `h3=\"127.0.0.1:%u\"; ma=86400`\n"
+           "\t@misdirected {\n\t\tpath /misdirected/*\n\t\tprotocol http/3\n\t}\n"
+           "\trespond @misdirected 421",
            r, r, r, r);
   caddy_options o;
   caddy_options_init(&o);
@@ -64,8 +66,8 @@ static int group_setup(void **state) {
     return -1;
   udp_fault_proxy_set_target(g_proxy, caddy_port());
   caddy_server_put_file(g_caddy, "a.txt", "alt-svc race\n", 13);
-  const char *dirs[] = {"clear", "short", "unknown", "remote"};
-  for (size_t i = 0; i < 4; i++) {
+  const char *dirs[] = {"clear", "short", "unknown", "remote", "misdirected"};
+  for (size_t i = 0; i < 5; i++) {
     char d[512];
     snprintf(d, sizeof d, "%s/%s", caddy_server_www_dir(g_caddy), dirs[i]);
     mkdir(d, 0755);
@@ -227,6 +229,19 @@ static void test_first_request_h2_learns_alt_svc_then_h3(void **state) {
   cronc_engine_free(e);
 }
 
+typedef struct srtt_query {
+  engine *e;
+  bool found;
+  int64_t srtt_us;
+} srtt_query;
+
+static void query_srtt(void *arg) {
+  srtt_query *q = arg;
+  url_origin o;
+  url_origin_init(&o, URL_SCHEME_HTTPS, "localhost", 9, caddy_port());
+  q->found = props_get_srtt(engine_props(q->e), &o, &q->srtt_us);
+}
+
 /* 2. After QUIC worked, an engine restarted on the same storage goes to h3
  * with 0-RTT on its first request; the main job waited (QUIC known to work
  * from the persisted record, 1.5 x the persisted smoothed RTT). */
@@ -250,6 +265,10 @@ static void test_restart_after_quic_worked_uses_h3_with_zero_rtt(void **state) {
 
   eo.netlog = nl;
   e = new_engine(&eo);
+  /* Server network stats survived the restart. */
+  srtt_query sq = {.e = cronc_engine_internal(e)};
+  assert_int_equal(engine_run(sq.e, query_srtt, &sq), CRONC_OK);
+  assert_true(sq.found && sq.srtt_us > 0);
   r = fetch_path(e, "/a.txt");
   assert_int_equal(r->error, 0);
   assert_string_equal(r->protocol, "h3");
@@ -608,6 +627,32 @@ static void test_fifty_concurrent_first_requests_share_connections(void **state)
   cronc_engine_free(e);
 }
 
+/* A 421 over the alternative: the request is retried without alternative
+ * services (over h2) and nothing is marked broken. */
+static void test_misdirected_421_retries_over_tcp_without_marking(void **state) {
+  (void)state;
+  engine_opts eo = {0};
+  cronc_engine *e = new_engine(&eo);
+  fetch_result *r = fetch_path(e, "/a.txt");
+  fetch_result_free(r);
+  r = fetch_until_h3(e, "/a.txt");
+  fetch_result_free(r);
+  r = fetch_path(e, "/misdirected/x.txt"); /* h3 answers 421 */
+  assert_int_equal(r->error, 0);
+  assert_int_equal(r->status, 200);
+  assert_string_equal(r->protocol, "h2");
+  fetch_result_free(r);
+  broken_query bq = {.e = cronc_engine_internal(e)};
+  bq.alt = (altsvc_service){.protocol = ALTSVC_PROTO_QUIC, .port = alt_port()};
+  snprintf(bq.alt.host, sizeof bq.alt.host, "localhost");
+  assert_int_equal(engine_run(bq.e, query_broken, &bq), CRONC_OK);
+  assert_false(bq.broken);
+  r = fetch_path(e, "/a.txt"); /* and h3 keeps serving */
+  assert_string_equal(r->protocol, "h3");
+  fetch_result_free(r);
+  cronc_engine_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_first_request_h2_learns_alt_svc_then_h3, test_setup),
@@ -622,6 +667,7 @@ int main(void) {
       cmocka_unit_test_setup(test_quic_hint_races_first_request, test_setup),
       cmocka_unit_test_setup(test_quic_disabled_never_uses_quic, test_setup),
       cmocka_unit_test_setup(test_fifty_concurrent_first_requests_share_connections, test_setup),
+      cmocka_unit_test_setup(test_misdirected_421_retries_over_tcp_without_marking, test_setup),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
