@@ -166,6 +166,7 @@ typedef struct counters {
   engine *e;
   size_t quic_established;
   size_t tcp_connects;
+  size_t h2_connections;
 } counters;
 
 static void read_counters(void *arg) {
@@ -173,6 +174,7 @@ static void read_counters(void *arg) {
   quic_pool *qp = engine_quic_pool(c->e);
   c->quic_established = qp ? quic_pool_connections_established(qp) : 0;
   c->tcp_connects = stream_factory_connects_started(engine_stream_factory_impl(c->e));
+  c->h2_connections = stream_factory_h2_connection_count(engine_stream_factory_impl(c->e));
 }
 
 static counters get_counters(cronc_engine *ce) {
@@ -653,6 +655,52 @@ static void test_misdirected_421_retries_over_tcp_without_marking(void **state) 
   cronc_engine_free(e);
 }
 
+/* Preconnect: without an alternative, a TCP (h2) connection the first
+ * request then reuses; with a QUIC hint, a QUIC session the first request
+ * goes over. */
+static void test_preconnect_opens_tcp_or_quic_ahead_of_requests(void **state) {
+  (void)state;
+  char u[256];
+  snprintf(u, sizeof u, "https://localhost:%u/a.txt", (unsigned)caddy_port());
+  engine_opts eo = {0};
+  cronc_engine *e = new_engine(&eo);
+  assert_int_equal(cronc_engine_preconnect(e, u, 2), CRONC_OK);
+  counters c = {0};
+  for (int i = 0; i < 200; i++) {
+    c = get_counters(e);
+    if (c.h2_connections == 1)
+      break;
+    sleep_ms(10);
+  }
+  assert_int_equal(c.h2_connections, 1);
+  assert_int_equal(c.tcp_connects, 1); /* h2: one connection serves both */
+  fetch_result *r = fetch_url(e, u);
+  assert_int_equal(r->error, 0);
+  assert_true(r->metrics.socket_reused);
+  fetch_result_free(r);
+  assert_int_equal(get_counters(e).tcp_connects, 1);
+  cronc_engine_free(e);
+
+  cronc_quic_hint hint = {"localhost", caddy_port(), alt_port()};
+  engine_opts eq = {.hints = &hint, .n_hints = 1};
+  e = new_engine(&eq);
+  assert_int_equal(cronc_engine_preconnect(e, u, 1), CRONC_OK);
+  for (int i = 0; i < 200; i++) {
+    c = get_counters(e);
+    if (c.quic_established == 1)
+      break;
+    sleep_ms(10);
+  }
+  assert_int_equal(c.quic_established, 1);
+  assert_int_equal(c.tcp_connects, 0);
+  r = fetch_url(e, u);
+  assert_int_equal(r->error, 0);
+  assert_string_equal(r->protocol, "h3");
+  assert_int_equal(r->job_winner, CRONC_JOB_WINNER_ALTERNATIVE);
+  fetch_result_free(r);
+  cronc_engine_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_first_request_h2_learns_alt_svc_then_h3, test_setup),
@@ -668,6 +716,7 @@ int main(void) {
       cmocka_unit_test_setup(test_quic_disabled_never_uses_quic, test_setup),
       cmocka_unit_test_setup(test_fifty_concurrent_first_requests_share_connections, test_setup),
       cmocka_unit_test_setup(test_misdirected_421_retries_over_tcp_without_marking, test_setup),
+      cmocka_unit_test_setup(test_preconnect_opens_tcp_or_quic_ahead_of_requests, test_setup),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
