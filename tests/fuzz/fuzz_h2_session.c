@@ -2,11 +2,15 @@
  * a client session with two open streams (a GET and a POST with a body).
  * An empty server SETTINGS frame is fed first so the fuzzer reaches frame
  * processing; the input's first byte picks the chunk size the rest is fed
- * in, and output is pulled between chunks. Must never crash or leak. */
+ * in, and output is pulled between chunks. ALTSVC frames reach a callback
+ * that parses their value as the engine would, with a capturing NetLog so
+ * the frame's log entries are built too. Must never crash or leak. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "base/netlog.h"
+#include "http/altsvc_parse.h"
 #include "http/h2_session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,6 +34,18 @@ static void fz_on_data(h2_stream *st, const uint8_t *d, size_t len, void *ud) {
 
 static void fz_on_close(h2_stream *st, int error, bool unprocessed, void *ud) {}
 
+static const char *fz_on_altsvc(h2_session *s, h2_stream *st, h2_slice origin, h2_slice value,
+                                void *ud) {
+  altsvc_header h;
+  altsvc_header_init(&h);
+  const char *reason = NULL;
+  altsvc_parse_header((const char *)value.base, value.len, &h, &reason);
+  altsvc_header_free(&h);
+  return origin.len > 200 ? "long origin" : NULL;
+}
+
+static void fz_observe(const netlog_entry *e, void *ud) {}
+
 static void drain(h2_session *s) {
   h2_slice sl[8];
   for (int i = 0; i < 64 && h2_session_send_next(s, sl, 8) > 0; i++) {
@@ -37,7 +53,13 @@ static void drain(h2_session *s) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  h2_session *s = h2_session_new(NULL, NULL, NULL, NULL);
+  static netlog *nl;
+  if (!nl) {
+    nl = netlog_new(NULL);
+    netlog_add_observer(nl, fz_observe, NULL);
+  }
+  static const h2_session_callbacks scb = {.on_altsvc = fz_on_altsvc};
+  h2_session *s = h2_session_new(NULL, &scb, NULL, nl);
   if (!s)
     return 0;
   h2_stream_callbacks cb = {.on_data = fz_on_data, .on_close = fz_on_close};
