@@ -1,7 +1,9 @@
-/* End to end: an HTTP/2 ALTSVC frame feeds server properties the way an
- * Alt-Svc header does (issue 7, "The HTTP/2 ALTSVC frame feeds the same
- * path"), against the programmable h2 origin over real TLS. A stream-0
- * frame for an origin the certificate does not cover changes nothing. */
+/* End to end against the programmable h2 origin over real TLS: an HTTP/2
+ * ALTSVC frame feeds server properties the way an Alt-Svc header does
+ * (issue 7, "The HTTP/2 ALTSVC frame feeds the same path"; a stream-0 frame
+ * for an origin the certificate does not cover changes nothing), and an h2
+ * alternative service, when enabled, is raced through the TCP stream
+ * factory to the alternative's host and port. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,10 +115,68 @@ static void test_altsvc_frame_on_stream_zero_needs_certificate_cover(void **stat
   h2_origin_stop(o);
 }
 
+typedef struct set_alt {
+  engine *e;
+  altsvc_info info;
+} set_alt;
+
+static void put_alternative(void *arg) {
+  set_alt *a = arg;
+  url_origin o;
+  url_origin_init(&o, URL_SCHEME_HTTPS, "localhost", 9, 443);
+  props_set_alternative_services(engine_props(a->e), &o, &a->info, 1);
+}
+
+/* https://localhost:443 has no server (its host rule leads nowhere), but an
+ * h2 alternative on localhost:<origin port>: the alternative job serves the
+ * request and the main job, held while the alternative runs, is cancelled. */
+static void test_h2_alternative_serves_when_enabled(void **state) {
+  (void)state;
+  h2_origin_options opt;
+  h2_origin_options_init(&opt);
+  h2_origin *o = h2_origin_start(&opt);
+  assert_non_null(o);
+  for (int enabled = 0; enabled < 2; enabled++) {
+    cronc_engine_params p;
+    cronc_engine_params_init(&p);
+    p.extra_ca_file = h2_origin_ca_file(o);
+    p.host_resolver_rules = "MAP localhost:443 ~NOTFOUND";
+    p.enable_http2_alternative_service = enabled == 1;
+    p.enable_user_alternate_protocol_ports = true;
+    cronc_engine *e = NULL;
+    assert_int_equal(cronc_engine_new(&p, &e), CRONC_OK);
+    set_alt a = {.e = cronc_engine_internal(e)};
+    a.info.service = (altsvc_service){.protocol = ALTSVC_PROTO_HTTP2, .port = h2_origin_port(o)};
+    snprintf(a.info.service.host, sizeof a.info.service.host, "localhost");
+    a.info.expiration_us = INT64_MAX;
+    assert_int_equal(engine_run(a.e, put_alternative, &a), CRONC_OK);
+    fetch_result *r = fetch_result_new();
+    cronc_request *q = fetch_start(e, "https://localhost/h2alt", NULL, r);
+    assert_true(fetch_wait(r, 20000));
+    if (enabled) {
+      assert_int_equal(r->error, 0);
+      assert_string_equal(r->protocol, "h2");
+      assert_int_equal(r->job_winner, CRONC_JOB_WINNER_ALTERNATIVE);
+      char want[64];
+      snprintf(want, sizeof want, "h2 localhost:%u", (unsigned)h2_origin_port(o));
+      assert_string_equal(r->alternative_service, want);
+    } else {
+      /* h2 alternatives are off by default (Chromium): the main job alone. */
+      assert_int_equal(r->error, CRONC_ERR_NAME_NOT_RESOLVED);
+      assert_int_equal(r->job_winner, CRONC_JOB_WINNER_NONE);
+    }
+    cronc_request_free(q);
+    fetch_result_free(r);
+    cronc_engine_free(e);
+  }
+  h2_origin_stop(o);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_altsvc_frame_on_request_stream_sets_alternative),
       cmocka_unit_test(test_altsvc_frame_on_stream_zero_needs_certificate_cover),
+      cmocka_unit_test(test_h2_alternative_serves_when_enabled),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
