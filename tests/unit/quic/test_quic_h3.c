@@ -546,6 +546,54 @@ static void test_second_pool_resumes_with_zero_rtt(void **state) {
   quic_pool_free(second);
 }
 
+static int g_confirm_asks;
+static bool always_confirm(void *ud, const char *dest_host, uint16_t dest_port) {
+  (void)ud;
+  (void)dest_port;
+  if (strcmp(dest_host, "localhost") == 0)
+    g_confirm_asks++;
+  return true;
+}
+
+/* QUIC to this destination was recently broken (the hook says so): the
+ * session still resumes, but the request waits for the handshake instead of
+ * going as early data (Chromium requires confirmation then). */
+static void test_require_confirmation_resumes_without_early_data(void **state) {
+  REQUIRE_CADDY();
+  fixture *f = *state;
+  fetch *x = get(f, f->pool, "/small.txt", 10000);
+  fetch_free(x);
+  uint64_t deadline = test_now_ms() + 3000;
+  while (!f->tickets.blob && test_now_ms() < deadline)
+    test_loop_run_for(&f->loop, 10);
+  assert_non_null(f->tickets.blob);
+  quic_pool_params p;
+  quic_pool_params_init(&p);
+  p.runner = f->runner;
+  p.tls = f->tls;
+  p.resolver = f->dns;
+  p.netlog = f->nl;
+  p.tickets = (quic_ticket_store){tm_load, tm_save, &f->tickets};
+  p.observer = on_event;
+  p.observer_ud = f;
+  p.require_confirmation = always_confirm;
+  quic_pool *second = NULL;
+  assert_int_equal(quic_pool_new(&p, &second), 0);
+  g_confirm_asks = 0;
+  f->events_ok = 0;
+  x = get(f, second, "/small.txt", 10000);
+  assert_int_equal(x->result, 0);
+  assert_int_equal(x->status, 200);
+  assert_false(x->zero_rtt);
+  assert_true(g_confirm_asks >= 1);
+  deadline = test_now_ms() + 3000;
+  while (f->events_ok == 0 && test_now_ms() < deadline)
+    test_loop_run_for(&f->loop, 10);
+  assert_true(f->last_event.resumed); /* the ticket was used; only the early request was not */
+  fetch_free(x);
+  quic_pool_free(second);
+}
+
 static void test_post_waits_for_handshake_on_resumed_session(void **state) {
   REQUIRE_CADDY();
   fixture *f = *state;
@@ -956,6 +1004,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_streamed_upload_is_refused_not_dropped, setup, teardown),
       cmocka_unit_test_setup_teardown(test_second_pool_resumes_with_zero_rtt, setup, teardown),
       cmocka_unit_test_setup_teardown(test_post_waits_for_handshake_on_resumed_session, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_require_confirmation_resumes_without_early_data, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_corrupt_ticket_falls_back_to_full_handshake, setup,
                                       teardown),
