@@ -129,6 +129,15 @@ void netlog_add_net_error(netlog *nl, netlog_source source, netlog_event_type ty
   netlog_add(nl, source, type, NETLOG_PHASE_NONE, params);
 }
 
+void netlog_end_net_error(netlog *nl, netlog_source source, netlog_event_type type, int error) {
+  if (!netlog_is_capturing(nl))
+    return;
+  char params[40];
+  if (error < 0)
+    snprintf(params, sizeof params, "{\"net_error\":%d}", error);
+  netlog_add(nl, source, type, NETLOG_PHASE_END, error < 0 ? params : NULL);
+}
+
 netlog_observer *netlog_add_owned_observer(netlog *nl, netlog_observer_fn fn,
                                            void (*on_netlog_free)(void *user_data),
                                            void *user_data) {

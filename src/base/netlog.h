@@ -83,6 +83,9 @@ void netlog_add(netlog *nl, netlog_source source, netlog_event_type type, netlog
 void netlog_add_event(netlog *nl, netlog_source source, netlog_event_type type, const char *params);
 /* An event whose params are {"net_error": error}. */
 void netlog_add_net_error(netlog *nl, netlog_source source, netlog_event_type type, int error);
+/* Ends a BEGIN event (Chromium's EndEventWithNetErrorCode): END with
+ * {"net_error": error} when error < 0, without params otherwise. */
+void netlog_end_net_error(netlog *nl, netlog_source source, netlog_event_type type, int error);
 
 /* Registers an observer; returns NULL on allocation failure. */
 netlog_observer *netlog_add_observer(netlog *nl, netlog_observer_fn fn, void *user_data);

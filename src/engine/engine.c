@@ -575,7 +575,7 @@ int engine_new(const engine_params *params, engine **out) {
   e->params.n_pins = 0;
   if (rv == CRONC_OK)
     rv = e->start_error;
-  netlog_add_net_error(e->nl, e->source, NETLOG_TYPE_CRONC_ENGINE_START, rv);
+  netlog_end_net_error(e->nl, e->source, NETLOG_TYPE_CRONC_ENGINE_START, rv);
   if (rv != CRONC_OK) {
     engine_shutdown(e);
     engine_free(e);

@@ -114,6 +114,18 @@ static void reset_stream(network_transaction *t, bool not_reusable) {
 void ntx_free(network_transaction *t) {
   if (!t)
     return;
+  /* A transaction freed while it waits closes the event it had begun. */
+  if (t->req) {
+    netlog_event_type open = NETLOG_EVENT_TYPE_COUNT;
+    if (t->next_state == STATE_CREATE_STREAM_COMPLETE)
+      open = NETLOG_TYPE_HTTP_STREAM_REQUEST;
+    else if (t->next_state == STATE_SEND_REQUEST_COMPLETE)
+      open = NETLOG_TYPE_HTTP_TRANSACTION_SEND_REQUEST;
+    else if (t->next_state == STATE_READ_HEADERS_COMPLETE)
+      open = NETLOG_TYPE_HTTP_TRANSACTION_READ_HEADERS;
+    if (open != NETLOG_EVENT_TYPE_COUNT)
+      netlog_end_net_error(t->nl, t->req->source, open, CRONC_ERR_ABORTED);
+  }
   /* A stream not read to its end cannot hand its connection back. */
   reset_stream(t, !t->body_done);
   free(t);
@@ -173,7 +185,7 @@ static int do_create_stream(network_transaction *t) {
 }
 
 static int do_create_stream_complete(network_transaction *t, int rv) {
-  netlog_add_net_error(t->nl, t->req->source, NETLOG_TYPE_HTTP_STREAM_REQUEST, rv);
+  netlog_end_net_error(t->nl, t->req->source, NETLOG_TYPE_HTTP_STREAM_REQUEST, rv);
   if (rv != CRONC_OK)
     return rv;
   t->next_state = STATE_INIT_STREAM;
@@ -350,7 +362,7 @@ static int handle_io_error(network_transaction *t, int rv) {
 
 static int do_send_request_complete(network_transaction *t, int rv) {
   t->timing.send_end = now_ticks(t);
-  netlog_add_net_error(t->nl, t->req->source, NETLOG_TYPE_HTTP_TRANSACTION_SEND_REQUEST, rv);
+  netlog_end_net_error(t->nl, t->req->source, NETLOG_TYPE_HTTP_TRANSACTION_SEND_REQUEST, rv);
   if (rv != CRONC_OK)
     return handle_io_error(t, rv);
   t->next_state = STATE_READ_HEADERS;
@@ -383,7 +395,7 @@ static void process_alt_svc(network_transaction *t, const h1_headers *h) {
 }
 
 static int do_read_headers_complete(network_transaction *t, int rv) {
-  netlog_add_net_error(t->nl, t->req->source, NETLOG_TYPE_HTTP_TRANSACTION_READ_HEADERS, rv);
+  netlog_end_net_error(t->nl, t->req->source, NETLOG_TYPE_HTTP_TRANSACTION_READ_HEADERS, rv);
   if (rv != CRONC_OK)
     return handle_io_error(t, rv);
   const h1_headers *h = t->stream->vt->response_headers(t->stream);

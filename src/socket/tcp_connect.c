@@ -314,8 +314,10 @@ int tcp_connect_start(base_runner *r, const struct sockaddr_storage *addrs, size
 void tcp_connect_job_free(tcp_connect_job *job) {
   if (!job)
     return;
-  if (!job->done)
+  if (!job->done) {
     log_error(job, NETLOG_TYPE_CANCELLED, CRONC_ERR_ABORTED);
+    log_end(job, NETLOG_TYPE_TCP_CONNECT, CRONC_ERR_ABORTED);
+  }
   stop_all(job);
   base_timer_close(&job->delay_timer, on_timer_closed, job);
   base_timer_close(&job->timeout_timer, on_timer_closed, job);

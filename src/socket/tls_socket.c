@@ -656,6 +656,9 @@ static void tls_disconnect(stream_socket *ss) {
 
 static void tls_free(stream_socket *ss) {
   tls_socket *s = from_stream(ss);
+  if (s->state == TLS_HANDSHAKING) /* abandoned mid-handshake: close the BEGIN */
+    netlog_end_net_error(tls_context_netlog(s->ctx), s->source, NETLOG_TYPE_SSL_CONNECT,
+                         CRONC_ERR_ABORTED);
   stream_socket_free(s->transport); /* its callbacks (ours) never run again */
   gnutls_deinit(s->session);
   free(s->ra);
