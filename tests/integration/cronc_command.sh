@@ -110,7 +110,19 @@ check json-order "$base/sub/" "$(sed -n 2p "$tmp/out" | json 'd["url"]')"
 check json-status 200 "$(head -1 "$tmp/out" | json 'd["status"]')"
 check json-protocol http/1.1 "$(head -1 "$tmp/out" | json 'd["protocol"]')"
 check json-bytes 6 "$(head -1 "$tmp/out" | json 'd["bytes"]')"
-check json-fields True "$(head -1 "$tmp/out" | json 'all(k in d for k in ("job_winner","alternative_service","was_cached","zero_rtt","quic_broken","timings_ms","received_bytes","sent_bytes"))')"
+check json-fields True "$(head -1 "$tmp/out" | json 'all(k in d for k in ("winner","job_winner","alternative_service","was_cached","zero_rtt","quic_broken","timings_ms","received_bytes","sent_bytes"))')"
+# No race over plain http: winner and alternative_service are null.
+check json-winner-null None "$(head -1 "$tmp/out" | json 'd["winner"]')"
+check json-alt-null None "$(head -1 "$tmp/out" | json 'd["alternative_service"]')"
+check json-quic-broken False "$(head -1 "$tmp/out" | json 'd["quic_broken"]')"
+# -v numbers each request and tells that there was no race.
+check verbose-rc 0 "$(rc_of "$cronc" -v -o /dev/null "$base/a.txt" "$base/sub/")"
+check verbose-numbered 1 "$(grep -c '^\* \[2/2\] GET' "$tmp/err")"
+check verbose-no-race 2 "$(grep -c 'no race: main job only' "$tmp/err")"
+check verbose-timing 2 "$(grep -c '^\* timing:' "$tmp/err")"
+check rate-rc 0 "$(rc_of "$cronc" --rate 20/s -o /dev/null "$base/a.txt" "$base/a.txt")"
+check bad-rate-rc 2 "$(rc_of "$cronc" --rate fast "$base/a.txt")"
+check bad-experimental-rc 2 "$(rc_of "$cronc" --experimental-options '{not json' "$base/a.txt")"
 check json-body-file "hello
 sub
 hello" "$(cat "$tmp/body")"

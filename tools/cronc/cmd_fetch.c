@@ -21,6 +21,7 @@
 #include "base/strbuf.h"
 #include "cronc/cronc.h"
 #include "cronc_tool.h"
+#include "fetch_story.h"
 
 #define MAX_URLS    256
 #define MAX_HEADERS 64
@@ -43,7 +44,9 @@ typedef struct fetch_opts {
   size_t n_pins;
   bool http11, http2, http3, http3_only;
   bool alt_svc_user_ports, no_remote_alt_svc;
-  bool follow; /* -L */
+  const char *experimental; /* --experimental-options JSON (Cronet's) */
+  double rate;              /* --rate: most request starts per second, 0 = no limit */
+  bool follow;              /* -L */
   bool silent, verbose, json, fail, parallel;
   double max_time; /* seconds, 0 = none */
   cronc_header headers[MAX_HEADERS];
@@ -55,6 +58,10 @@ typedef struct fetch_opts {
 typedef struct fetch_state {
   const fetch_opts *o;
   const char *url;
+  size_t index;       /* 1-based, in command-line order */
+  fetch_story *story; /* -v: the NetLog recorder, or NULL */
+  size_t story_mark;
+  fetch_story_cursor cursor;
   pthread_mutex_t *mu;
   pthread_cond_t *cv;
   bool done;
@@ -114,18 +121,25 @@ static void note_info(fetch_state *s, const cronc_response_info *info) {
 static const char *winner_story(const fetch_state *s) {
   switch (s->winner) {
   case CRONC_JOB_WINNER_ALTERNATIVE:
-    return "the alternative job won the race";
+    return "served by the alternative job";
   case CRONC_JOB_WINNER_MAIN:
-    return "the main (TCP) job won the race";
+    return "served by the main (TCP) job, which won the race";
   default:
-    return "no race: main job only";
+    return s->was_cached ? "no network job" : "served by the main job (no race)";
   }
+}
+
+/* -v: the race story of the request so far, from the NetLog. */
+static void tell_story(fetch_state *s) {
+  if (s->o->verbose && s->story)
+    fetch_story_tell(s->story, s->story_mark, s->url, &s->cursor, stderr);
 }
 
 static void on_redirect(cronc_request *r, void *ud, const cronc_response_info *info,
                         const char *loc) {
   fetch_state *s = ud;
   note_info(s, info);
+  tell_story(s);
   if (s->o->verbose)
     fprintf(stderr, "* %s %d redirect to %s (%.1f ms)%s\n", info->negotiated_protocol,
             info->http_status, loc, now_ms() - s->t0, s->o->follow ? "" : "; -L follows it");
@@ -157,11 +171,14 @@ static void on_started(cronc_request *r, void *ud, const cronc_response_info *in
     if (strcasecmp(info->headers[i].name, "content-length") == 0)
       s->content_length = strtoll(info->headers[i].value, NULL, 10);
   if (s->o->verbose) {
-    fprintf(stderr, "* %s %d %s, headers after %.1f ms; %s%s%s\n", info->negotiated_protocol,
-            info->http_status, info->http_status_text, now_ms() - s->t0, winner_story(s),
-            *info->alternative_service ? " via " : "", info->alternative_service);
+    tell_story(s);
+    fprintf(stderr, "* %s %d%s%s, headers after %.1f ms; %s%s%s\n",
+            *info->negotiated_protocol ? info->negotiated_protocol : "cache", info->http_status,
+            *info->http_status_text ? " " : "", info->http_status_text, now_ms() - s->t0,
+            winner_story(s), *info->alternative_service ? " over the alternative service " : "",
+            info->alternative_service);
     if (info->quic_broken)
-      fprintf(stderr, "* every advertised QUIC service is marked broken\n");
+      fprintf(stderr, "* QUIC broken: every advertised QUIC service is marked broken\n");
     if (info->was_cached)
       fprintf(stderr, "* from the cache%s\n",
               info->cache_validated ? " (validated by the server: 304)" : "");
@@ -248,23 +265,33 @@ static void on_read(cronc_request *r, void *ud, const cronc_response_info *info,
   cronc_request_read(r, s->buf, sizeof s->buf);
 }
 
-/* "name a..b ms" for one step, from the request start; "-" when skipped. */
-static void print_step(const char *name, int64_t base, int64_t a, int64_t b) {
-  if (a < 0 || b < 0)
-    fprintf(stderr, " %s -", name);
-  else
-    fprintf(stderr, " %s %.2f..%.2f", name, (a - base) / 1000.0, (b - base) / 1000.0);
+/* " name D ms" for a step that happened (its duration). */
+static void print_span(const char *name, int64_t a, int64_t b) {
+  if (a >= 0 && b >= a)
+    fprintf(stderr, " %s %.2f ms,", name, (b - a) / 1000.0);
 }
 
-static void print_metrics(const cronc_metrics *m) {
+/* " name at T ms" for a moment, from the request start. */
+static void print_at(const char *name, int64_t base, int64_t t) {
+  if (t >= 0 && base >= 0)
+    fprintf(stderr, " %s at %.2f ms,", name, (t - base) / 1000.0);
+}
+
+static void print_metrics(const cronc_metrics *m, const char *protocol) {
   int64_t t0 = m->request_start_us;
-  fprintf(stderr, "* timing (ms from start):");
-  print_step("dns", t0, m->dns_start_us, m->dns_end_us);
-  print_step("connect", t0, m->connect_start_us, m->connect_end_us);
-  print_step("tls", t0, m->ssl_start_us, m->ssl_end_us);
-  print_step("send", t0, m->sending_start_us, m->sending_end_us);
-  print_step("response", t0, m->response_start_us, m->request_end_us);
-  fprintf(stderr, "%s\n", m->socket_reused ? " (reused connection)" : "");
+  bool h3 = strcmp(protocol, "h3") == 0;
+  fprintf(stderr, "* timing:");
+  if (m->dns_start_us < 0 && m->connect_start_us < 0)
+    fprintf(stderr, " no DNS, connect or handshake (%s),",
+            m->socket_reused ? "reused connection" : "no new connection");
+  print_span("DNS", m->dns_start_us, m->dns_end_us);
+  print_span(h3 ? "connect + QUIC handshake" : "connect", m->connect_start_us, m->connect_end_us);
+  if (!h3)
+    print_span("TLS handshake", m->ssl_start_us, m->ssl_end_us);
+  print_at("request sent", t0, m->sending_end_us);
+  print_at("first byte", t0, m->response_start_us);
+  print_at("done", t0, m->request_end_us);
+  fprintf(stderr, "%s\n", m->socket_reused ? " connection reused" : " new connection");
 }
 
 static void on_succeeded(cronc_request *r, void *ud, const cronc_response_info *info) {
@@ -272,7 +299,7 @@ static void on_succeeded(cronc_request *r, void *ud, const cronc_response_info *
   note_info(s, info);
   progress(s, true);
   if (s->o->verbose) {
-    print_metrics(info->metrics);
+    print_metrics(info->metrics, info->negotiated_protocol);
     fprintf(stderr, "* done: %lld body bytes, %lld received, total %.1f ms\n", (long long)s->bytes,
             (long long)info->received_byte_count, now_ms() - s->t0);
   }
@@ -284,6 +311,7 @@ static void on_failed(cronc_request *r, void *ud, const cronc_response_info *inf
   note_info(s, info);
   progress(s, true);
   if (s->o->verbose) {
+    tell_story(s);
     cronc_error_info ei;
     if (cronc_request_get_error(r, &ei) && ei.quic_error)
       fprintf(stderr, "* QUIC error %d\n", ei.quic_error);
@@ -350,9 +378,45 @@ void cmd_fetch_usage(FILE *f) {
              "  --cache-dir DIR    HTTP cache on disk in DIR (implies --cache-mode disk)\n"
              "  --cache-mode MODE  disabled | memory | disk | disk-no-http\n"
              "  --netlog FILE      write a NetLog (Chrome's netlog viewer format)\n"
+             "  --rate N/s|N/m|N/h start at most N requests per second/minute/hour\n"
+             "  --experimental-options JSON  Cronet's experimental options, e.g.\n"
+             "                     '{\"QUIC\":{\"max_time_before_crypto_handshake_seconds\":2}}'\n"
              "exit codes: 0 ok, 1 other failure, 2 usage, 3 local file, 6 DNS, 7 connect,\n"
              "  8 protocol, 22 HTTP error with --fail, 28 timeout, 35 TLS, 47 too many\n"
              "  redirects, 60 certificate or pin\n");
+}
+
+/* curl's --rate "N/U": N request starts per unit (s, m, h, d; a bare N is
+ * per hour, as curl). Returns starts per second, or -1. */
+static double parse_rate(const char *v) {
+  char *end;
+  double n = strtod(v, &end);
+  if (end == v || n <= 0)
+    return -1;
+  double unit = 3600;
+  if (*end == '/') {
+    switch (end[1]) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      return -1;
+    }
+    if (end[2])
+      return -1;
+  } else if (*end) {
+    return -1;
+  }
+  return n / unit;
 }
 
 static int parse(int argc, char **argv, fetch_opts *o) {
@@ -383,6 +447,7 @@ static int parse(int argc, char **argv, fetch_opts *o) {
     OPT("--cache-dir", cache_dir)
     OPT("--cache-mode", cache_mode)
     OPT("--netlog", netlog)
+    OPT("--experimental-options", experimental)
     FLAG("-O", remote_name)
     FLAG("-I", head)
     FLAG("-L", follow)
@@ -405,6 +470,12 @@ static int parse(int argc, char **argv, fetch_opts *o) {
         o->data_file = v + 1;
       else
         o->data = v;
+      i++;
+    } else if (strcmp(a, "--rate") == 0 && v) {
+      if ((o->rate = parse_rate(v)) <= 0) {
+        fprintf(stderr, "cronc: --rate wants N/s, N/m, N/h or N/d (curl's form): %s\n", v);
+        return -1;
+      }
       i++;
     } else if (strcmp(a, "--max-time") == 0 && v) {
       o->max_time = atof(v);
@@ -492,12 +563,21 @@ static void print_json(const fetch_state *s) {
   strbuf_json_cstr(&sb, s->final_url[0] ? s->final_url : s->url);
   strbuf_appendf(&sb, ",\"status\":%d,\"protocol\":", s->status);
   strbuf_json_cstr(&sb, s->protocol);
+  /* null, not "", when no alternative service served the request. */
   strbuf_append_str(&sb, ",\"alternative_service\":");
-  strbuf_json_cstr(&sb, s->alt_service);
-  strbuf_appendf(&sb, ",\"job_winner\":\"%s\"",
-                 s->winner == CRONC_JOB_WINNER_ALTERNATIVE ? "alternative"
-                 : s->winner == CRONC_JOB_WINNER_MAIN      ? "main"
-                                                           : "none");
+  if (s->alt_service[0])
+    strbuf_json_cstr(&sb, s->alt_service);
+  else
+    strbuf_append_str(&sb, "null");
+  /* "winner" is null when there was no race; "job_winner" (kept for older
+   * scripts) says "none" then. */
+  const char *w = s->winner == CRONC_JOB_WINNER_ALTERNATIVE ? "alternative"
+                  : s->winner == CRONC_JOB_WINNER_MAIN      ? "main"
+                                                            : NULL;
+  if (w)
+    strbuf_appendf(&sb, ",\"winner\":\"%s\",\"job_winner\":\"%s\"", w, w);
+  else
+    strbuf_append_str(&sb, ",\"winner\":null,\"job_winner\":\"none\"");
   strbuf_appendf(&sb,
                  ",\"quic_broken\":%s,\"was_cached\":%s,\"cache_validated\":%s,\"zero_rtt\":%s"
                  ",\"redirects\":%d,\"bytes\":%lld,\"received_bytes\":%lld,\"sent_bytes\":%lld"
@@ -704,6 +784,7 @@ int cmd_fetch(int argc, char **argv) {
   ep.extra_ca_file = o.cacert;
   ep.host_resolver_rules = o.host_rules;
   ep.netlog_path = o.netlog;
+  ep.experimental_options = o.experimental;
   ep.http_cache_mode = cache_mode;
   ep.http3_only = o.http3_only;
   ep.enable_user_alternate_protocol_ports = o.alt_svc_user_ports;
@@ -741,14 +822,32 @@ int cmd_fetch(int argc, char **argv) {
     free(body);
     return CRONC_EXIT_FAILURE;
   }
+  /* -v tells each race from the engine's NetLog events. */
+  fetch_story *story = o.verbose ? fetch_story_attach(eng) : NULL;
   int status = CRONC_EXIT_OK;
   size_t next = 0, waited = 0;
+  double last_start = -1;
   while (waited < o.n_urls) {
     /* Start the next request (all of them with --parallel). */
     while (next < o.n_urls && (o.parallel || next == waited)) {
       fetch_state *s = &states[next];
+      if (o.rate > 0 && last_start >= 0) {
+        double gap = 1000.0 / o.rate - (now_ms() - last_start);
+        if (gap > 0)
+          usleep((useconds_t)(gap * 1000));
+      }
+      last_start = now_ms();
       s->o = &o;
       s->url = o.urls[next];
+      s->index = next + 1;
+      s->story = story;
+      s->story_mark = fetch_story_mark(story);
+      if (o.verbose)
+        fprintf(stderr, "* [%zu/%zu] %s %s\n", s->index, o.n_urls,
+                o.head     ? "HEAD"
+                : o.method ? o.method
+                           : (body ? "POST" : "GET"),
+                s->url);
       s->mu = &mu;
       s->cv = &cv;
       s->t0 = now_ms();
@@ -823,6 +922,7 @@ int cmd_fetch(int argc, char **argv) {
     fclose(shared_out);
   else
     fflush(stdout);
+  fetch_story_detach(story);
   cronc_engine_free(eng);
   free(states);
   free(reqs);
