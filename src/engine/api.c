@@ -435,8 +435,11 @@ static void finish(cronc_request *r, int rv) {
     } else {
       snprintf(r->err_msg, sizeof r->err_msg, "net::%s", cronc_error_name(rv));
     }
-    r->err = (cronc_error_info){rv, 0, upload_error ? false : retryable(rv), upload_error != NULL,
-                                r->err_msg};
+    http_transaction_info ti = {0};
+    if (r->txn)
+      r->txn->vt->get_info(r->txn, &ti);
+    r->err = (cronc_error_info){rv, (int)ti.quic_error, upload_error ? false : retryable(rv),
+                                upload_error != NULL, r->err_msg};
     atomic_store(&r->has_err, true);
   }
   cronc_finished_reason reason = rv == CRONC_OK            ? CRONC_FINISHED_SUCCEEDED

@@ -497,6 +497,7 @@ static const http_stream_vtable h1_vt = {
     h1_protocol,
     h1_load_timing,
     NULL, /* no early data over TCP yet */
+    NULL, /* no QUIC */
 };
 
 http_stream *h1_stream_new(stream_socket *sock, bool reused, h1_socket_release_fn release,

@@ -681,6 +681,7 @@ static const http_stream_vtable h2_stream_vt = {
     hs_protocol,
     hs_load_timing,
     NULL,
+    NULL,
 };
 
 /* ---- Public ------------------------------------------------------------------------------ */

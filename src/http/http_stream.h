@@ -114,6 +114,9 @@ typedef struct http_stream_vtable {
   /* Optional (NULL = false): whether the request went out as TLS 1.3 / QUIC
    * early data (0-RTT) and was accepted. */
   bool (*used_zero_rtt)(http_stream *s);
+  /* Optional (NULL = 0): the QUIC / HTTP/3 error code behind a failure
+   * (Cronet's quic_detailed_error_code), 0 when none. */
+  uint64_t (*quic_error)(http_stream *s);
 } http_stream_vtable;
 
 struct http_stream {

@@ -52,6 +52,7 @@ typedef struct http_transaction_info {
   /* "h3 localhost:8443" when an alternative service served the request,
    * else "" (owned by the transaction). */
   const char *alternative_service;
+  uint64_t quic_error;    /* the QUIC error code behind a failure, 0 = none */
   int64_t sent_bytes;     /* bytes written to the network for this request */
   int64_t received_bytes; /* bytes read from the network (heads + body) */
 } http_transaction_info;

@@ -64,6 +64,7 @@ struct network_transaction {
   bool retried_421;
   altsvc_service quic_error_alt; /* retried without it after a QUIC error */
   char alt_used[URL_MAX_HOST + 16];
+  uint64_t quic_error; /* of the stream that failed, for the error details */
 
   ntx_timing timing;
 
@@ -322,7 +323,15 @@ static int resend_without_alt_svc(network_transaction *t, int rv, const char *wh
   return CRONC_OK;
 }
 
+/* Keeps the QUIC error code behind a stream's failure (Cronet's
+ * quic_detailed_error_code) before the stream goes. */
+static void note_quic_error(network_transaction *t) {
+  if (t->stream && t->stream->vt->quic_error)
+    t->quic_error = t->stream->vt->quic_error(t->stream);
+}
+
 static int handle_io_error(network_transaction *t, int rv) {
+  note_quic_error(t);
   /* A QUIC protocol error before any response head, on an alternative:
    * once more over TCP without alternative services; if that works, the
    * alternative is marked broken (Chromium's kQuicProtocolError path). */
@@ -440,6 +449,7 @@ static int do_read_body_complete(network_transaction *t, int rv) {
     t->body_done = true;
     reset_stream(t, false);
   } else if (rv < 0) {
+    note_quic_error(t);
     reset_stream(t, true);
   }
   t->read_buf = NULL;
@@ -615,6 +625,7 @@ static void vt_info(http_transaction *b, http_transaction_info *out) {
       .quic_broken = t->report.quic_broken,
       .winner = t->report.winner,
       .alternative_service = t->alt_used,
+      .quic_error = t->quic_error,
   };
 }
 static void vt_free(http_transaction *b) { ntx_free(from_base(b)); }

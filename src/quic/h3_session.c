@@ -39,6 +39,8 @@ static int cb_stream_close(nghttp3_conn *h3, int64_t id, uint64_t app_error, voi
   int err = h3_map_app_error(app_error);
   if (!err && !s->fin)
     err = CRONC_ERR_QUIC_PROTOCOL_ERROR; /* closed before the response ended */
+  if (err && app_error != NGHTTP3_H3_NO_ERROR)
+    s->app_error = app_error;
   quic_stream_set_closed(s, err);
   s->submitted = false; /* nghttp3 forgets the stream */
   return 0;

@@ -584,6 +584,11 @@ static void conn_die(quic_conn *c, int error) {
     return;
   c->dead = true;
   c->error = error ? error : CRONC_ERR_CONNECTION_CLOSED;
+  if (c->conn && c->error != CRONC_ERR_CONNECTION_CLOSED) {
+    ngtcp2_connection_close_error e;
+    ngtcp2_conn_get_connection_close_error(c->conn, &e);
+    c->quic_error = e.error_code ? e.error_code : c->ccerr.error_code;
+  }
   c->unusable = true;
   if (!c->handshake_done)
     netlog_add_net_error(c->netlog, c->source, NETLOG_TYPE_FAILED, c->error);

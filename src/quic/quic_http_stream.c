@@ -191,10 +191,17 @@ static bool qs_used_zero_rtt(http_stream *b) {
   return s->sent_early && s->conn->early_accepted;
 }
 
+/* Cronet's quic_detailed_error_code: the stream's HTTP/3 error, else the
+ * connection's QUIC error. */
+static uint64_t qs_quic_error(http_stream *b) {
+  quic_stream *s = S(b);
+  return s->app_error ? s->app_error : s->conn ? s->conn->quic_error : 0;
+}
+
 static const http_stream_vtable quic_stream_vt = {
     qs_send_request, qs_read_response_headers, qs_response_headers, qs_read_body,
     qs_close,        qs_is_connection_reused,  qs_received_any,     qs_protocol,
-    qs_load_timing,  qs_used_zero_rtt,
+    qs_load_timing,  qs_used_zero_rtt,         qs_quic_error,
 };
 
 quic_stream *quic_stream_new(quic_conn *c) {

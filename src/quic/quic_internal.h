@@ -41,6 +41,7 @@ struct quic_stream {
   bool closed;       /* no more data will come (fin, reset or connection) */
   bool reused;
   int close_error;
+  uint64_t app_error; /* the HTTP/3 error code that closed or reset it, 0 = none */
   h1_headers headers;
   h1_headers interim;         /* head being received */
   http_body_queue body_queue; /* body that arrived while no read waited */
@@ -90,6 +91,10 @@ struct quic_conn {
   bool dead;        /* closed: no I/O any more */
   bool freed_udp;
   int error;
+  /* The QUIC error code the connection ended with (the peer's
+   * CONNECTION_CLOSE, else ours), 0 for a clean close: Cronet's
+   * quic_detailed_error_code. */
+  uint64_t quic_error;
 
   /* state */
   bool handshake_done;

@@ -34,6 +34,7 @@ typedef struct fake_stream {
   int pending_rv;
   bool closed;
   bool closed_not_reusable;
+  uint64_t quic_error;
 } fake_stream;
 
 static int fs_pend(fake_stream *s, http_io_cb cb, void *ud, int rv) {
@@ -83,9 +84,12 @@ static void fs_timing(http_stream *hs, http_load_timing *out) {
       .connect_start = 10, .connect_end = 20, .socket_reused = ((fake_stream *)hs)->reused};
 }
 
+static uint64_t fs_quic_error(http_stream *hs) { return ((fake_stream *)hs)->quic_error; }
+
 static const http_stream_vtable fake_stream_vt = {
     fs_send,   fs_read_headers, fs_headers,  fs_read_body, fs_close,
-    fs_reused, fs_bytes,        fs_protocol, fs_timing,    NULL};
+    fs_reused, fs_bytes,        fs_protocol, fs_timing,    NULL,
+    fs_quic_error};
 
 /* ---- A scripted factory --------------------------------------------------- */
 
@@ -435,12 +439,16 @@ static void quic_protocol_error_without_the_switch_fails_the_request(void **stat
   fx *x = *state;
   props *p = use_alt_svc(x, false);
   x->f.streams[0].headers_rv = CRONC_ERR_QUIC_PROTOCOL_ERROR;
+  x->f.streams[0].quic_error = 0x101; /* H3_GENERAL_PROTOCOL_ERROR */
   ntx_start(x->t, &x->req, on_done, x);
   fire_factory(x);
   fire_stream(x, 0);
   fire_stream(x, 0);
   assert_int_equal(x->f.requests, 1);
   assert_int_equal(x->done_rv, CRONC_ERR_QUIC_PROTOCOL_ERROR);
+  http_transaction_info ti;
+  ntx_base(x->t)->vt->get_info(ntx_base(x->t), &ti);
+  assert_int_equal(ti.quic_error, 0x101); /* the detail reaches the error info */
   assert_false(props_is_alternative_service_broken(p, &kQuicAlt));
   ntx_free(x->t);
   x->t = NULL;
