@@ -160,6 +160,17 @@ static bool quic_require_confirmation(void *ud, const char *dest_host, uint16_t 
   return props_was_alternative_service_recently_broken(e->props, &alt);
 }
 
+/* A new QUIC connection starts from the server's recorded smoothed RTT. */
+static int64_t quic_initial_rtt(void *ud, const char *host, uint16_t port) {
+  engine *e = ud;
+  url_origin o;
+  int64_t srtt = 0;
+  if (url_origin_init(&o, URL_SCHEME_HTTPS, host, strlen(host), port) != CRONC_OK ||
+      !props_get_srtt(e->props, &o, &srtt))
+    return 0;
+  return srtt;
+}
+
 /* The job controller reaches QUIC through these (http/ sits below quic/). */
 static int jc_quic_request(void *ud, const http_request_info *req, const char *dest_host,
                            uint16_t dest_port, http_stream_ready_cb cb, void *cb_ud,
@@ -236,6 +247,8 @@ static int start_quic(engine *e) {
   qp.rules = e->rules;
   qp.require_confirmation = quic_require_confirmation;
   qp.require_confirmation_ud = e;
+  qp.initial_rtt_us = quic_initial_rtt;
+  qp.initial_rtt_ud = e;
   return quic_pool_new(&qp, &e->quic);
 }
 

@@ -599,8 +599,12 @@ static void conn_die(quic_conn *c, int error) {
     udp_socket_close(c->udp);
     c->udp = NULL;
   }
+  /* Streams handed out early (0-RTT) on a connection whose handshake never
+   * completed fail as a handshake failure, which the transaction retries
+   * (Chromium's ERR_QUIC_HANDSHAKE_FAILED), not as the raw timeout. */
+  int serr = !c->handshake_done ? CRONC_ERR_QUIC_HANDSHAKE_FAILED : c->error;
   for (quic_stream *s = c->streams; s; s = s->next)
-    quic_stream_set_closed(s, c->error);
+    quic_stream_set_closed(s, serr);
   quic_conn_post_dispatch(c);
 }
 
@@ -927,6 +931,12 @@ int quic_conn_new(const quic_conn_params *p, quic_conn **out) {
   settings.max_stream_window = QUIC_MAX_STREAM_WINDOW;
   settings.ack_thresh = QUIC_ACK_THRESH;
   settings.no_pmtud = 1;
+  /* A known smoothed RTT seeds loss recovery and pacing (Chromium sends the
+   * cached srtt as the initial RTT); RFC 9002's 333 ms default would pace
+   * a resumed connection's 0-RTT request tens of milliseconds behind its
+   * Initial. */
+  if (p->initial_rtt_us > 0)
+    settings.initial_rtt = (ngtcp2_duration)p->initial_rtt_us * NGTCP2_MICROSECONDS;
 
   ngtcp2_transport_params params;
   ngtcp2_transport_params_default(&params);

@@ -80,6 +80,7 @@ typedef struct quic_conn_params {
   socklen_t peer_len;
   uint64_t handshake_timeout_ms; /* 0: 10 s */
   uint64_t idle_timeout_ms;      /* 0: 30 s */
+  int64_t initial_rtt_us;        /* a known smoothed RTT to start from; 0: RFC 9002's */
   const uint8_t *ticket;         /* resume with this blob (may be NULL) */
   size_t ticket_len;
   quic_conn_callbacks cbs;

@@ -227,6 +227,9 @@ static int start_connect(pool_session *s) {
             ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
         .handshake_timeout_ms = pool->p.handshake_timeout_ms,
         .idle_timeout_ms = pool->p.idle_timeout_ms,
+        .initial_rtt_us = pool->p.initial_rtt_us
+                              ? pool->p.initial_rtt_us(pool->p.initial_rtt_ud, s->host, s->port)
+                              : 0,
         .ticket = blob,
         .ticket_len = blen,
         .cbs = {on_handshake, on_confirmed, on_ticket, on_unusable},

@@ -94,6 +94,10 @@ typedef struct quic_pool_params {
   const dns_host_mapping_rules *rules;
   quic_pool_require_confirmation_fn require_confirmation; /* may be NULL */
   void *require_confirmation_ud;
+  /* The server's smoothed RTT from server properties, µs (0 = unknown), to
+   * seed a new connection's RTT estimate. May be NULL. */
+  int64_t (*initial_rtt_us)(void *ud, const char *host, uint16_t port);
+  void *initial_rtt_ud;
 } quic_pool_params;
 
 void quic_pool_params_init(quic_pool_params *p);

@@ -701,6 +701,37 @@ static void test_preconnect_opens_tcp_or_quic_ahead_of_requests(void **state) {
   cronc_engine_free(e);
 }
 
+/* QUIC worked before a restart, then UDP is blackholed: the first request
+ * goes out as 0-RTT on a resumed session that never completes its
+ * handshake; it fails as a handshake failure, is retried, and TCP serves
+ * it (not ERR_TIMED_OUT). */
+static void test_restart_with_blackholed_quic_falls_back_to_tcp(void **state) {
+  (void)state;
+  char dir[300];
+  snprintf(dir, sizeof dir, "%s/restart-blackhole", g_tmp);
+  engine_opts eo = {.storage = dir,
+                    .json = "{\"QUIC\":{\"max_time_before_crypto_handshake_seconds\":1}}"};
+  cronc_engine *e = new_engine(&eo);
+  fetch_result *r = fetch_path(e, "/a.txt");
+  fetch_result_free(r);
+  r = fetch_until_h3(e, "/a.txt");
+  fetch_result_free(r);
+  for (int i = 0; i < 3; i++) {
+    r = fetch_path(e, "/a.txt");
+    fetch_result_free(r);
+  }
+  cronc_engine_free(e);
+
+  udp_fault_proxy_set_mode(g_proxy, UDP_FAULT_DROP);
+  e = new_engine(&eo);
+  r = fetch_path(e, "/a.txt");
+  assert_int_equal(r->error, 0);
+  assert_int_equal(r->status, 200);
+  assert_string_equal(r->protocol, "h2");
+  fetch_result_free(r);
+  cronc_engine_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_first_request_h2_learns_alt_svc_then_h3, test_setup),
@@ -717,6 +748,7 @@ int main(void) {
       cmocka_unit_test_setup(test_fifty_concurrent_first_requests_share_connections, test_setup),
       cmocka_unit_test_setup(test_misdirected_421_retries_over_tcp_without_marking, test_setup),
       cmocka_unit_test_setup(test_preconnect_opens_tcp_or_quic_ahead_of_requests, test_setup),
+      cmocka_unit_test_setup(test_restart_with_blackholed_quic_falls_back_to_tcp, test_setup),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
