@@ -48,6 +48,7 @@ bench: build
 	scripts/bench-transport $(BUILD)
 	scripts/bench-quic $(BUILD)
 	scripts/bench-cache $(BUILD)
+	scripts/bench-altsvc $(BUILD)
 
 format:
 	find include src tests tools bench -name '*.[ch]' | xargs clang-format -i
