@@ -182,7 +182,10 @@ typedef struct cronc_engine_params {
   bool http3_only;
   /* Run on this libuv loop (a uv_loop_t *) instead of an own network
    * thread. The loop's thread is then the network thread: create, shut
-   * down and free the engine on it, and keep running the loop. */
+   * down and free the engine on it, and keep running the loop. Block or
+   * ignore SIGPIPE on that thread (cronc's own network thread blocks it):
+   * a write to a socket the server closed must fail with EPIPE, not end
+   * the process. */
   void *uv_loop;
   /* ---- added in 0.1: alternative-service switches ----
    * The switches Chromium's alternative-service selection and job

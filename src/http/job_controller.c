@@ -232,6 +232,19 @@ static void resume_main(jc_request *r, int64_t delay_us) {
 
 static bool job_live(const jc_job *j) { return j->exists && !j->done; }
 
+/* Closes the job's HTTP_STREAM_JOB span (and a WAITING span still open)
+ * with its result, so that every BEGIN has its END in the viewer. */
+static void log_job_end(jc_job *j, int rv) {
+  netlog *nl = j->ctl->f->p.nl;
+  if (!netlog_is_capturing(nl))
+    return;
+  if (j->waiting)
+    netlog_add(nl, j->source, NETLOG_TYPE_HTTP_STREAM_JOB_WAITING, NETLOG_PHASE_END, NULL);
+  char buf[40];
+  snprintf(buf, sizeof buf, "{\"net_error\":%d}", rv);
+  netlog_add(nl, j->source, NETLOG_TYPE_HTTP_STREAM_JOB, NETLOG_PHASE_END, buf);
+}
+
 static void job_cancel(jc_job *j) {
   jc_factory *f = j->ctl->f;
   if (!job_live(j))
@@ -244,12 +257,12 @@ static void job_cancel(jc_job *j) {
     f->p.quic.cancel(f->p.quic.ud, j->quic_req);
     j->quic_req = NULL;
   }
+  log_job_end(j, CRONC_ERR_ABORTED);
   j->waiting = false;
   j->done = true;
   j->cancelled = true;
   j->running = false;
   j->result = CRONC_ERR_ABORTED;
-  netlog_add_net_error(f->p.nl, j->source, NETLOG_TYPE_HTTP_STREAM_JOB, CRONC_ERR_ABORTED);
 }
 
 static void controller_free(jc_request *r) {
@@ -335,7 +348,6 @@ static void job_complete(jc_job *j, int rv, http_stream *stream) {
   j->done = true;
   j->running = false;
   j->result = rv;
-  netlog_add_net_error(f->p.nl, j->source, NETLOG_TYPE_HTTP_STREAM_JOB, rv);
 
   if (rv == CRONC_OK && r->starting) {
     /* The pools never hand out a stream inside the call that asked (their
@@ -345,6 +357,7 @@ static void job_complete(jc_job *j, int rv, http_stream *stream) {
       stream->vt->close(stream, true);
     rv = j->result = CRONC_ERR_UNEXPECTED;
   }
+  log_job_end(j, rv);
   if (rv == CRONC_OK) {
     if (r->caller_gone || r->bound || r->preconnect) {
       /* An orphan (or a preconnect) finished: its connection stays in its
