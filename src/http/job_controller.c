@@ -762,8 +762,13 @@ void jc_factory_on_quic_session(jc_factory *f, const jc_quic_outcome *o) {
       props_set_srtt(f->p.props, &origin, o->srtt_us);
   } else {
     /* Lost before its handshake was confirmed (Chromium's
-     * OnSessionClosed without confirmation). */
+     * ProcessGoingAwaySession): recently broken, and the server's smoothed
+     * RTT is forgotten so the next main job is not delayed by it. */
     props_mark_alternative_service_recently_broken(f->p.props, &alt);
+    url_origin origin;
+    if (o->host &&
+        url_origin_init(&origin, URL_SCHEME_HTTPS, o->host, strlen(o->host), o->port) == CRONC_OK)
+      props_clear_srtt(f->p.props, &origin);
   }
 }
 
