@@ -275,6 +275,15 @@ CRONC_EXPORT const char *cronc_default_user_agent(void);
  * runs on the network thread. */
 CRONC_EXPORT int cronc_engine_preconnect(cronc_engine *engine, const char *url, int num_streams);
 
+/* Tells the engine the device's default network changed (Chromium's
+ * NetworkChangeNotifier; cronc has no notifier of its own, so the
+ * application reports it): alternative services marked broken "until the
+ * default network changes" are confirmed, QUIC is no longer known to work
+ * (so TCP is not delayed behind QUIC until a QUIC handshake succeeds on the
+ * new network), and idle sockets are closed. Any thread; returns CRONC_OK
+ * once queued, CRONC_ERR_INVALID_ARGUMENT or CRONC_ERR_CONTEXT_SHUT_DOWN. */
+CRONC_EXPORT int cronc_engine_notify_network_changed(cronc_engine *engine);
+
 /* Starts writing a NetLog file (Chrome's netlog viewer JSON) now; the file
  * is truncated. CRONC_ERR_INVALID_ARGUMENT when one is already being
  * written (by this call or netlog_path) or the engine is shut down; the

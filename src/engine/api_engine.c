@@ -216,6 +216,27 @@ CRONC_EXPORT int cronc_engine_preconnect(cronc_engine *ce, const char *url_s, in
   return rv;
 }
 
+static void network_changed_run(void *arg) {
+  cronc_engine *ce = arg;
+  engine_on_network_changed(ce->e);
+  api_engine_unref(ce);
+}
+
+CRONC_EXPORT int cronc_engine_notify_network_changed(cronc_engine *ce) {
+  if (!ce)
+    return CRONC_ERR_INVALID_ARGUMENT;
+  pthread_mutex_lock(&ce->mu);
+  bool alive = ce->e_alive && !ce->shut_down;
+  pthread_mutex_unlock(&ce->mu);
+  if (!alive)
+    return CRONC_ERR_CONTEXT_SHUT_DOWN;
+  api_engine_ref(ce);
+  int rv = api_engine_post(ce, network_changed_run, ce);
+  if (rv != CRONC_OK)
+    api_engine_unref(ce);
+  return rv;
+}
+
 engine *cronc_engine_internal(cronc_engine *ce) { return ce->e; }
 
 void api_engine_ref(cronc_engine *ce) { atomic_fetch_add(&ce->refs, 1); }

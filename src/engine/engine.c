@@ -684,3 +684,12 @@ int engine_preconnect(engine *e, const char *url_spec, int num_streams) {
 }
 
 jc_factory *engine_job_controller(engine *e) { return e->jc; }
+
+void engine_on_network_changed(engine *e) {
+  if (!e || !e->jc)
+    return;
+  netlog_add_event(e->nl, e->source, NETLOG_TYPE_CRONC_NETWORK_CHANGED, NULL);
+  props_on_default_network_changed(e->props);
+  jc_factory_on_network_changed(e->jc);
+  stream_factory_close_idle(e->factory);
+}

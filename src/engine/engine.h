@@ -163,6 +163,13 @@ int engine_flush_store(engine *e);
  * CRONC_ERR_INVALID_ARGUMENT, or CRONC_ERR_OUT_OF_MEMORY. */
 int engine_preconnect(engine *e, const char *url_spec, int num_streams);
 
+/* The default network changed (the application says so; cronc has no
+ * network-change notifier of its own): broken-until-network-change marks
+ * are confirmed, QUIC is no longer known to work here (no main-job delay
+ * until a handshake succeeds again), idle sockets are closed. Network
+ * thread. */
+void engine_on_network_changed(engine *e);
+
 /* The job controllers' factory (network thread; for tests and tools). */
 struct jc_factory;
 struct jc_factory *engine_job_controller(engine *e);

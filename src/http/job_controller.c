@@ -85,7 +85,8 @@ struct jc_factory {
   size_t count;
   base_timer timer; /* resumes waiting main jobs */
   bool timer_open;
-  bool quic_worked; /* a QUIC handshake was confirmed since start */
+  bool quic_worked;     /* a QUIC handshake was confirmed on this network */
+  bool network_changed; /* since start: the persisted record no longer counts */
 };
 
 static jc_factory *F(http_stream_factory *b) { return (jc_factory *)b; }
@@ -131,9 +132,18 @@ static void log_dependency(netlog *nl, netlog_source at, netlog_event_type type,
 /* ---- Wait time ----------------------------------------------------------- */
 
 bool jc_factory_quic_known_to_work(jc_factory *f) {
-  /* cronc has no network-change notifier yet: the current network is the
-   * one since start, and a persisted record of QUIC having worked counts. */
-  return f->quic_worked || props_has_last_local_address_when_quic_worked(f->p.props);
+  /* The network is the one since start or since the last change the
+   * application reported; until a change, a persisted record of QUIC having
+   * worked counts (Chromium: until its startup checks are done). */
+  return f->quic_worked ||
+         (!f->network_changed && props_has_last_local_address_when_quic_worked(f->p.props));
+}
+
+void jc_factory_on_network_changed(jc_factory *f) {
+  if (!f)
+    return;
+  f->quic_worked = false;
+  f->network_changed = true;
 }
 
 int64_t jc_factory_main_job_wait_us(jc_factory *f, const url *u, const altsvc_service *alt) {

@@ -111,6 +111,11 @@ typedef struct jc_quic_outcome {
 } jc_quic_outcome;
 void jc_factory_on_quic_session(jc_factory *f, const jc_quic_outcome *o);
 
+/* The default network changed (Chromium's OnIPAddressChanged): QUIC is no
+ * longer known to work here, and a persisted record of it having worked
+ * no longer counts, until a QUIC handshake is confirmed again. */
+void jc_factory_on_network_changed(jc_factory *f);
+
 /* The main job's wait when it races `alt` for the origin of u (Chromium's
  * GetTimeDelayForWaitingJob plus the controller's HTTP/2 and 3 s rules). */
 int64_t jc_factory_main_job_wait_us(jc_factory *f, const url *u, const altsvc_service *alt);

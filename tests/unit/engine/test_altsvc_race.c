@@ -732,6 +732,42 @@ static void test_restart_with_blackholed_quic_falls_back_to_tcp(void **state) {
   cronc_engine_free(e);
 }
 
+/* After a restart QUIC counts as working (persisted record) and the main
+ * job waits; once the application reports a network change it no longer
+ * does: the main job of the next race is not delayed. */
+static void test_network_change_stops_delaying_tcp(void **state) {
+  (void)state;
+  char dir[300], nl[320];
+  snprintf(dir, sizeof dir, "%s/netchange", g_tmp);
+  snprintf(nl, sizeof nl, "%s/netchange.netlog.json", g_tmp);
+  engine_opts eo = {.storage = dir};
+  cronc_engine *e = new_engine(&eo);
+  fetch_result *r = fetch_path(e, "/a.txt");
+  fetch_result_free(r);
+  r = fetch_until_h3(e, "/a.txt");
+  fetch_result_free(r);
+  cronc_engine_free(e);
+
+  eo.netlog = nl;
+  e = new_engine(&eo);
+  assert_int_equal(cronc_engine_notify_network_changed(e), CRONC_OK);
+  r = fetch_path(e, "/a.txt");
+  assert_int_equal(r->error, 0);
+  assert_int_not_equal(r->job_winner, CRONC_JOB_WINNER_NONE);
+  fetch_result_free(r);
+  cronc_engine_shutdown(e);
+  assert_int_equal(cronc_engine_notify_network_changed(e), CRONC_ERR_CONTEXT_SHUT_DOWN);
+  cronc_engine_free(e);
+  assert_int_equal(cronc_engine_notify_network_changed(NULL), CRONC_ERR_INVALID_ARGUMENT);
+  char *log = read_file(nl);
+  assert_non_null(log);
+  /* The main job raced without a wait (a delayed one logs WAITING with
+   * its delay_us). */
+  assert_null(strstr(log, "\"delay_us\":"));
+  assert_non_null(strstr(log, "\"type\":\"main\""));
+  free(log);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_first_request_h2_learns_alt_svc_then_h3, test_setup),
@@ -749,6 +785,7 @@ int main(void) {
       cmocka_unit_test_setup(test_misdirected_421_retries_over_tcp_without_marking, test_setup),
       cmocka_unit_test_setup(test_preconnect_opens_tcp_or_quic_ahead_of_requests, test_setup),
       cmocka_unit_test_setup(test_restart_with_blackholed_quic_falls_back_to_tcp, test_setup),
+      cmocka_unit_test_setup(test_network_change_stops_delaying_tcp, test_setup),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

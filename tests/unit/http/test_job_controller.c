@@ -1048,6 +1048,28 @@ static void test_failed_quic_session_marks_recently_broken(void **state) {
   assert_int_equal(wait_for(f, f->jc, &alt), 0);
 }
 
+/* After a network change neither the persisted record nor an earlier
+ * handshake makes QUIC "known to work": the main job is not delayed until
+ * a QUIC handshake is confirmed on the new network. */
+static void test_network_change_forgets_that_quic_worked(void **state) {
+  fixture *f = *state;
+  altsvc_service alt = quic_alt("localhost", f->port);
+  quic_known_to_work(f); /* the persisted record */
+  assert_int_equal(wait_for(f, f->jc, &alt), JC_DEFAULT_RTT_US);
+  jc_factory_on_network_changed(f->jc);
+  assert_false(jc_factory_quic_known_to_work(f->jc));
+  assert_int_equal(wait_for(f, f->jc, &alt), 0);
+  jc_quic_outcome o = {.host = "localhost",
+                       .port = f->port,
+                       .dest_host = "localhost",
+                       .dest_port = f->port,
+                       .result = CRONC_OK,
+                       .local_address = "127.0.0.1"};
+  jc_factory_on_quic_session(f->jc, &o); /* works on the new network */
+  assert_true(jc_factory_quic_known_to_work(f->jc));
+  assert_int_equal(wait_for(f, f->jc, &alt), JC_DEFAULT_RTT_US);
+}
+
 static void test_quic_session_outcome_without_destination_is_ignored(void **state) {
   fixture *f = *state;
   jc_quic_outcome o = {.host = "localhost", .port = f->port, .result = CRONC_OK};
@@ -1568,6 +1590,7 @@ int main(void) {
       T(test_confirmed_quic_session_confirms_and_records_srtt_and_address),
       T(test_confirmed_quic_session_without_address_still_records_quic_worked),
       T(test_failed_quic_session_marks_recently_broken),
+      T(test_network_change_forgets_that_quic_worked),
       T(test_quic_session_outcome_without_destination_is_ignored),
       T(test_cancel_while_main_waits_cancels_both_without_callback),
       T(test_cancel_while_main_connects_cancels_both_without_callback),
