@@ -29,6 +29,7 @@ typedef struct h1_stream {
   bool got_bytes;
   bool eof;
   bool headers_done;
+  int64_t bytes_sent, bytes_received; /* this exchange's, as written / read */
   bool body_done;
 
   pending_op op;
@@ -85,6 +86,7 @@ static int upload_write(h1_stream *s, int n) {
     s->upload_done = true;
     if (!chunked)
       return s->usent == s->upload->length ? CRONC_OK : CRONC_ERR_UPLOAD_FILE_CHANGED;
+    s->bytes_sent += (int64_t)sizeof H1_CHUNK_LAST - 1;
     int rv = stream_socket_write(s->sock, (const uint8_t *)H1_CHUNK_LAST, sizeof H1_CHUNK_LAST - 1,
                                  on_upload_written, s);
     return rv < 0 ? rv : CRONC_OK;
@@ -99,6 +101,8 @@ static int upload_write(h1_stream *s, int n) {
   iov[k++] = (socket_iovec){s->udata, (size_t)n};
   if (chunked)
     iov[k++] = (socket_iovec){(const uint8_t *)H1_CHUNK_CRLF, 2};
+  for (size_t i = 0; i < k; i++)
+    s->bytes_sent += (int64_t)iov[i].len;
   int rv = stream_socket_writev(s->sock, iov, k, on_upload_written, s);
   return rv < 0 ? rv : CRONC_OK;
 }
@@ -176,6 +180,7 @@ static int h1_send_request(http_stream *hs, const http_request_info *req, http_i
     s->upload = req->upload;
     s->usent = 0;
     s->upload_done = false;
+    s->bytes_sent += (int64_t)s->head.len;
     rv = stream_socket_write(s->sock, (const uint8_t *)s->head.data, s->head.len, on_upload_written,
                              s);
     if (rv >= 0)
@@ -189,6 +194,7 @@ static int h1_send_request(http_stream *hs, const http_request_info *req, http_i
   }
   /* Head and body in one vectored write: one syscall for small requests. */
   socket_iovec iov[2] = {{(const uint8_t *)s->head.data, s->head.len}, {req->body, req->body_len}};
+  s->bytes_sent += (int64_t)(s->head.len + req->body_len);
   rv = stream_socket_writev(s->sock, iov, req->body_len ? 2 : 1, on_write_done, s);
   if (rv == CRONC_ERR_IO_PENDING) {
     s->op = OP_SEND;
@@ -267,6 +273,7 @@ static int parse_head(h1_stream *s) {
       s->eof = true;
     else {
       s->got_bytes = true;
+      s->bytes_received += rv;
       s->rlen += (size_t)rv;
     }
   }
@@ -282,6 +289,7 @@ static void on_head_read(int result, void *ud) {
     s->eof = true;
   else {
     s->got_bytes = true;
+    s->bytes_received += result;
     s->rlen += (size_t)result;
   }
   int rv = parse_head(s);
@@ -398,6 +406,7 @@ static int read_body(h1_stream *s) {
       continue;
     }
     s->got_bytes = true;
+    s->bytes_received += rv;
     size_t used = 0;
     int produced = drain(s, s->user_buf, (size_t)rv, s->user_buf, s->user_len, &used);
     if (produced < 0)
@@ -425,6 +434,7 @@ static void on_body_read(int result, void *ud) {
     rv = read_body(s);
   } else {
     s->got_bytes = true;
+    s->bytes_received += result;
     size_t used = 0;
     rv = drain(s, s->user_buf, (size_t)result, s->user_buf, s->user_len, &used);
     if (rv >= 0 && used < (size_t)result) {
@@ -486,6 +496,12 @@ void h1_stream_set_load_timing(http_stream *hs, const http_load_timing *t) {
   H(hs)->timing.socket_reused = H(hs)->reused;
 }
 
+static void h1_byte_counts(http_stream *hs, int64_t *sent, int64_t *received) {
+  h1_stream *s = H(hs);
+  *sent = s->bytes_sent;
+  *received = s->bytes_received;
+}
+
 static const http_stream_vtable h1_vt = {
     h1_send_request,
     h1_read_response_headers,
@@ -498,6 +514,7 @@ static const http_stream_vtable h1_vt = {
     h1_load_timing,
     NULL, /* no early data over TCP yet */
     NULL, /* no QUIC */
+    h1_byte_counts,
 };
 
 http_stream *h1_stream_new(stream_socket *sock, bool reused, h1_socket_release_fn release,

@@ -22,6 +22,7 @@ struct h2_http_stream {
   bool headers_done;
   bool closed; /* on_close ran */
   int close_error;
+  int64_t bytes_sent, bytes_received; /* copied from the h2_stream at close */
   h1_headers headers;
   http_body_queue queued; /* body that arrived while no read waited */
   /* pending operations */
@@ -319,12 +320,12 @@ static void conn_complete_reads(h2_conn *c) {
 }
 
 static void st_on_close(h2_stream *st, int error, bool unprocessed, void *ud) {
-  (void)st;
   (void)unprocessed; /* the session already chose the error: a graceful GOAWAY
                         gives ERR_HTTP2_SERVER_REFUSED_STREAM (retried), one
                         with an error code ERR_HTTP2_PROTOCOL_ERROR (not
                         retried), as SpdySession::OnGoAway does */
   h2_http_stream *s = ud;
+  h2_stream_byte_counts(st, &s->bytes_sent, &s->bytes_received);
   s->h2 = NULL; /* the handle dies when this returns */
   s->closed = true;
   s->close_error = error;
@@ -670,6 +671,16 @@ static void hs_load_timing(http_stream *b, http_load_timing *out) { *out = S(b)-
 
 void h2_conn_set_load_timing(h2_conn *c, const http_load_timing *t) { c->timing = *t; }
 
+static void hs_byte_counts(http_stream *hs, int64_t *sent, int64_t *received) {
+  h2_http_stream *s = (h2_http_stream *)hs;
+  if (s->h2) {
+    h2_stream_byte_counts(s->h2, sent, received);
+  } else {
+    *sent = s->bytes_sent;
+    *received = s->bytes_received;
+  }
+}
+
 static const http_stream_vtable h2_stream_vt = {
     hs_send_request,
     hs_read_response_headers,
@@ -682,6 +693,7 @@ static const http_stream_vtable h2_stream_vt = {
     hs_load_timing,
     NULL,
     NULL,
+    hs_byte_counts,
 };
 
 /* ---- Public ------------------------------------------------------------------------------ */

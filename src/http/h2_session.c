@@ -50,6 +50,8 @@ struct h2_stream {
   /* Upload. */
   uint64_t batch_gen;
   h2_slice pending_body;
+  /* HEADERS and DATA frame bytes of this stream, frame headers included. */
+  int64_t bytes_sent, bytes_received;
 };
 
 typedef struct h2_list {
@@ -611,9 +613,30 @@ static void on_altsvc_frame(h2_session *s, const nghttp2_frame *frame) {
     nl_altsvc(s, NETLOG_TYPE_CRONC_HTTP2_ALTSVC_IGNORED, frame, reason);
 }
 
+/* Counts a stream's HEADERS / DATA frame (its 9-byte header included). */
+static void count_frame(h2_session *s, const nghttp2_frame *frame, bool sent) {
+  if (frame->hd.stream_id <= 0 ||
+      (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA))
+    return;
+  h2_stream *st = stream_of(s, frame->hd.stream_id);
+  if (!st)
+    return;
+  int64_t n = (int64_t)frame->hd.length + H2_FRAME_HEADER_LEN;
+  if (sent)
+    st->bytes_sent += n;
+  else
+    st->bytes_received += n;
+}
+
+void h2_stream_byte_counts(const h2_stream *st, int64_t *sent, int64_t *received) {
+  *sent = st ? st->bytes_sent : 0;
+  *received = st ? st->bytes_received : 0;
+}
+
 static int cb_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
   h2_session *s = ud;
   h2_stream *st;
+  count_frame(s, frame, false);
   switch (frame->hd.type) {
   case NGHTTP2_HEADERS:
     st = stream_of(s, frame->hd.stream_id);
@@ -742,6 +765,7 @@ static int cb_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t erro
 
 static int cb_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
   h2_session *s = ud;
+  count_frame(s, frame, true);
   switch (frame->hd.type) {
   case NGHTTP2_RST_STREAM:
     nl_event(s, NETLOG_TYPE_HTTP2_SESSION_SEND_RST_STREAM, "{\"stream_id\":%d,\"error_code\":%u}",

@@ -209,6 +209,9 @@ int32_t h2_stream_id(const h2_stream *st);
 void *h2_stream_user_data(const h2_stream *st);
 /* Acknowledges n bytes of body delivered by on_data as consumed. The session
  * sends WINDOW_UPDATE once half a window is consumed (Chromium). */
+/* HEADERS and DATA frame bytes sent and received on the stream so far,
+ * frame headers included. */
+void h2_stream_byte_counts(const h2_stream *st, int64_t *sent, int64_t *received);
 void h2_stream_consumed(h2_stream *st, size_t n);
 /* Resumes an upload body after read_body returned H2_BODY_DEFERRED. */
 int h2_stream_resume_body(h2_stream *st);

@@ -117,6 +117,10 @@ typedef struct http_stream_vtable {
   /* Optional (NULL = 0): the QUIC / HTTP/3 error code behind a failure
    * (Cronet's quic_detailed_error_code), 0 when none. */
   uint64_t (*quic_error)(http_stream *s);
+  /* Optional (NULL = unknown): bytes this exchange put on and took off the
+   * connection, framing included where the protocol frames per stream
+   * (Chromium's GetTotalSentBytes / GetTotalReceivedBytes). */
+  void (*byte_counts)(http_stream *s, int64_t *sent, int64_t *received);
 } http_stream_vtable;
 
 struct http_stream {

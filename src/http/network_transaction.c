@@ -64,7 +64,8 @@ struct network_transaction {
   bool retried_421;
   altsvc_service quic_error_alt; /* retried without it after a QUIC error */
   char alt_used[URL_MAX_HOST + 16];
-  uint64_t quic_error; /* of the stream that failed, for the error details */
+  uint64_t quic_error;                /* of the stream that failed, for the error details */
+  int64_t sent_bytes, received_bytes; /* of the streams already released */
 
   ntx_timing timing;
 
@@ -101,12 +102,25 @@ network_transaction *ntx_new(http_stream_factory *factory, netlog *nl, const ntx
   return t;
 }
 
+/* The current stream's byte counts (0 when it has none). */
+static void stream_bytes(network_transaction *t, int64_t *sent, int64_t *received) {
+  *sent = *received = 0;
+  if (t->stream && t->stream->vt->byte_counts)
+    t->stream->vt->byte_counts(t->stream, sent, received);
+}
+
 static void reset_stream(network_transaction *t, bool not_reusable) {
   if (t->stream_request) {
     t->factory->vt->cancel(t->factory, t->stream_request);
     t->stream_request = NULL;
   }
   if (t->stream) {
+    /* Chromium keeps the totals of every attempt (a retry's bytes add to
+     * the first one's). */
+    int64_t s, r;
+    stream_bytes(t, &s, &r);
+    t->sent_bytes += s;
+    t->received_bytes += r;
     t->stream->vt->close(t->stream, not_reusable);
     t->stream = NULL;
   }
@@ -620,7 +634,11 @@ static void vt_timing(http_transaction *b, http_transaction_timing *out) {
 }
 static void vt_info(http_transaction *b, http_transaction_info *out) {
   network_transaction *t = from_base(b);
+  int64_t s, r;
+  stream_bytes(t, &s, &r);
   *out = (http_transaction_info){
+      .sent_bytes = t->sent_bytes + s,
+      .received_bytes = t->received_bytes + r,
       .zero_rtt = t->zero_rtt,
       .quic_broken = t->report.quic_broken,
       .winner = t->report.winner,

@@ -187,7 +187,8 @@ static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, ui
                                const uint8_t *data, size_t len, void *ud, void *sud) {
   (void)conn;
   (void)offset;
-  (void)sud;
+  if (sud)
+    ((quic_stream *)sud)->bytes_received += (int64_t)len;
   return h3_on_stream_data(ud, flags, id, data, len);
 }
 
@@ -195,7 +196,8 @@ static int acked_cb(ngtcp2_conn *conn, int64_t id, uint64_t offset, uint64_t len
                     void *sud) {
   (void)conn;
   (void)offset;
-  (void)sud;
+  if (sud)
+    ((quic_stream *)sud)->bytes_sent += (int64_t)len;
   return h3_on_acked(ud, id, len);
 }
 

@@ -198,10 +198,16 @@ static uint64_t qs_quic_error(http_stream *b) {
   return s->app_error ? s->app_error : s->conn ? s->conn->quic_error : 0;
 }
 
+static void qs_byte_counts(http_stream *b, int64_t *sent, int64_t *received) {
+  quic_stream *s = S(b);
+  *sent = s->bytes_sent;
+  *received = s->bytes_received;
+}
+
 static const http_stream_vtable quic_stream_vt = {
     qs_send_request, qs_read_response_headers, qs_response_headers, qs_read_body,
     qs_close,        qs_is_connection_reused,  qs_received_any,     qs_protocol,
-    qs_load_timing,  qs_used_zero_rtt,         qs_quic_error,
+    qs_load_timing,  qs_used_zero_rtt,         qs_quic_error,       qs_byte_counts,
 };
 
 quic_stream *quic_stream_new(quic_conn *c) {

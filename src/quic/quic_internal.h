@@ -42,6 +42,9 @@ struct quic_stream {
   bool reused;
   int close_error;
   uint64_t app_error; /* the HTTP/3 error code that closed or reset it, 0 = none */
+  /* HTTP/3 frame bytes on this QUIC stream: received, and sent (counted as
+   * the peer acknowledges them). */
+  int64_t bytes_sent, bytes_received;
   h1_headers headers;
   h1_headers interim;         /* head being received */
   http_body_queue body_queue; /* body that arrived while no read waited */

@@ -210,6 +210,10 @@ static void test_first_request_h2_learns_alt_svc_then_h3(void **state) {
   assert_string_equal(r->protocol, "h2");
   assert_int_equal(r->job_winner, CRONC_JOB_WINNER_NONE); /* nothing known yet */
   assert_string_equal(r->alternative_service, "");
+  /* Byte counts include the framing: more than the 13-byte body in, a
+   * request's HEADERS frame out. */
+  assert_true(r->metrics.received_byte_count > 13 + 9);
+  assert_true(r->metrics.sent_byte_count > 9);
   fetch_result_free(r);
 
   r = fetch_path(e, "/a.txt");
@@ -225,6 +229,8 @@ static void test_first_request_h2_learns_alt_svc_then_h3(void **state) {
   assert_string_equal(r->alternative_service, want);
   assert_int_equal(r->job_winner, CRONC_JOB_WINNER_ALTERNATIVE);
   assert_false(r->quic_broken);
+  assert_true(r->metrics.received_byte_count > 13);
+  assert_true(r->metrics.sent_byte_count > 0);
   fetch_result_free(r);
   counters c = get_counters(e);
   assert_int_equal(c.quic_established, 1);

@@ -86,10 +86,15 @@ static void fs_timing(http_stream *hs, http_load_timing *out) {
 
 static uint64_t fs_quic_error(http_stream *hs) { return ((fake_stream *)hs)->quic_error; }
 
+static void fs_byte_counts(http_stream *hs, int64_t *sent, int64_t *received) {
+  (void)hs;
+  *sent = 100; /* every scripted exchange: 100 out, 200 in */
+  *received = 200;
+}
+
 static const http_stream_vtable fake_stream_vt = {
-    fs_send,   fs_read_headers, fs_headers,  fs_read_body, fs_close,
-    fs_reused, fs_bytes,        fs_protocol, fs_timing,    NULL,
-    fs_quic_error};
+    fs_send,  fs_read_headers, fs_headers, fs_read_body, fs_close,      fs_reused,
+    fs_bytes, fs_protocol,     fs_timing,  NULL,         fs_quic_error, fs_byte_counts};
 
 /* ---- A scripted factory --------------------------------------------------- */
 
@@ -473,6 +478,11 @@ static void misdirected_421_retries_without_alternatives_and_marks_nothing(void 
   assert_int_equal(x->done_rv, CRONC_OK);
   assert_int_equal(ntx_response_headers(x->t)->status, 200);
   assert_false(props_is_alternative_service_broken(p, &kQuicAlt));
+  /* Byte counts add up over both attempts, as Chromium's totals do. */
+  http_transaction_info ti;
+  ntx_base(x->t)->vt->get_info(ntx_base(x->t), &ti);
+  assert_int_equal(ti.sent_bytes, 200);
+  assert_int_equal(ti.received_bytes, 400);
   ntx_free(x->t);
   x->t = NULL;
   props_free(p);
