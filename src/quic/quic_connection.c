@@ -248,15 +248,9 @@ static quic_conn *conn_of_session(gnutls_session_t s) {
  * usage, then pins. A failure aborts the handshake; the code is kept. */
 static int verify_cb(gnutls_session_t session) {
   quic_conn *c = conn_of_session(session);
-  gnutls_typed_vdata_st data[2] = {
-      {.type = GNUTLS_DT_DNS_HOSTNAME, .data = (unsigned char *)c->host, .size = 0},
-      {.type = GNUTLS_DT_KEY_PURPOSE_OID,
-       .data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER,
-       .size = 0},
-  };
   unsigned status = 0;
   int err;
-  if (gnutls_certificate_verify_peers(session, data, 2, &status) < 0)
+  if (tls_context_verify_peers(c->tls, session, c->host, &status) < 0)
     err = CRONC_ERR_CERT_INVALID;
   else
     err = tls_map_cert_status(status);

@@ -38,6 +38,7 @@ struct tls_context {
   tls_session_entry *sessions;
   size_t n_sessions;
   uint64_t use_counter;
+  bool system_trust_loaded; /* loaded on first need (tls_context_verify_peers) */
 };
 
 void tls_context_params_init(tls_context_params *p) {
@@ -136,8 +137,7 @@ int tls_context_new(const tls_context_params *p, tls_context **out) {
     free(ctx);
     return CRONC_ERR_OUT_OF_MEMORY;
   }
-  if (ctx->params.use_system_trust)
-    gnutls_certificate_set_x509_system_trust(ctx->cred); /* < 0: no system trust */
+  /* The system trust store is loaded on first need (tls_context_verify_peers). */
   if (p && p->extra_ca_file) {
     if (gnutls_certificate_set_x509_trust_file(ctx->cred, p->extra_ca_file, GNUTLS_X509_FMT_PEM) <=
         0)
@@ -157,6 +157,32 @@ int tls_context_new(const tls_context_params *p, tls_context **out) {
   }
   *out = ctx;
   return CRONC_OK;
+}
+
+int tls_context_verify_peers(tls_context *ctx, gnutls_session_t session, const char *host,
+                             unsigned *status) {
+  gnutls_typed_vdata_st data[2] = {
+      {.type = GNUTLS_DT_DNS_HOSTNAME, .data = (unsigned char *)host, .size = 0},
+      {.type = GNUTLS_DT_KEY_PURPOSE_OID,
+       .data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER,
+       .size = 0},
+  };
+  *status = 0;
+  int rc = gnutls_certificate_verify_peers(session, data, 2, status);
+  if (rc >= 0 && (*status & GNUTLS_CERT_SIGNER_NOT_FOUND) && ctx->params.use_system_trust &&
+      !ctx->system_trust_loaded) {
+    ctx->system_trust_loaded = true;
+    /* < 0: no system store on this machine; the verdict stands. */
+    if (gnutls_certificate_set_x509_system_trust(ctx->cred) > 0) {
+      *status = 0;
+      rc = gnutls_certificate_verify_peers(session, data, 2, status);
+    }
+  }
+  return rc;
+}
+
+bool tls_context_system_trust_loaded(const tls_context *ctx) {
+  return ctx && ctx->system_trust_loaded;
 }
 
 static void free_pin(tls_pin_entry *e) {

@@ -97,6 +97,20 @@ bool tls_context_session_take(tls_context *ctx, const char *host, uint16_t port,
 void tls_context_session_put(tls_context *ctx, const char *host, uint16_t port,
                              const gnutls_datum_t *data);
 
+/* Verifies the peer's chain for host (name, TLS server key usage) as
+ * gnutls_certificate_verify_peers does, with the system trust store loaded
+ * on first need: a chain that does not reach a loaded anchor makes the
+ * context load the system store once and verify again, so engines whose
+ * servers chain to the extra CA never pay for parsing ~150 system roots,
+ * and others pay at their first verification instead of at start
+ * (Chromium's CertVerifier also loads roots lazily). The verdict is the
+ * same as with everything loaded up front. Returns gnutls' result (< 0: no
+ * or unparsable certificate) and the status bits in *status. */
+int tls_context_verify_peers(tls_context *ctx, gnutls_session_t session, const char *host,
+                             unsigned *status);
+/* Whether the system trust store has been loaded (diagnostics, tests). */
+bool tls_context_system_trust_loaded(const tls_context *ctx);
+
 /* Checks host's pins against the verified chain of session (the peer's
  * certificates plus the trust anchor found in the credentials). 0 when no
  * pins apply or one matches, CRONC_ERR_SSL_PINNED_KEY_NOT_IN_CERT_CHAIN

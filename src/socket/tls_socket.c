@@ -296,14 +296,8 @@ static int on_ticket(gnutls_session_t session, unsigned htype, unsigned when, un
 }
 
 static int verify_peer(tls_socket *s) {
-  gnutls_typed_vdata_st data[2] = {
-      {.type = GNUTLS_DT_DNS_HOSTNAME, .data = (unsigned char *)s->host, .size = 0},
-      {.type = GNUTLS_DT_KEY_PURPOSE_OID,
-       .data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER,
-       .size = 0},
-  };
   unsigned status = 0;
-  int rc = gnutls_certificate_verify_peers(s->session, data, 2, &status);
+  int rc = tls_context_verify_peers(s->ctx, s->session, s->host, &status);
   if (rc < 0)
     return CRONC_ERR_CERT_INVALID; /* no or unparsable certificate */
   s->cert_status = status;

@@ -270,6 +270,8 @@ static void test_handshake_negotiates_h2_on_h2_site(void **state) {
   assert_int_equal(tls_socket_cert_status(s), 0);
   assert_true(tls_socket_covers_host(s, "localhost"));
   assert_false(tls_socket_covers_host(s, "other.example"));
+  /* The chain ends at the extra CA: the system store was never needed. */
+  assert_false(tls_context_system_trust_loaded(f->ctx));
   stream_socket_free(s);
 }
 
@@ -354,11 +356,14 @@ static void test_ip_literal_host_without_ip_san_is_common_name_invalid(void **st
 static void test_untrusted_local_ca_is_authority_invalid(void **state) {
   REQUIRE_CADDY();
   fixture *f = *state;
-  tls_context *ctx = new_ctx(NULL, true); /* system store only */
+  tls_context *ctx = new_ctx(NULL, true);             /* system store only */
+  assert_false(tls_context_system_trust_loaded(ctx)); /* loaded on first need */
   stream_socket *s;
   assert_int_equal(
       tls_connect(f, ctx, caddy_server_port(g_caddy), "localhost", k_alpn_h2_h1, 2, &s),
       CRONC_ERR_CERT_AUTHORITY_INVALID);
+  /* An unknown signer made it load the system store and look again. */
+  assert_true(tls_context_system_trust_loaded(ctx));
   /* Untrusted and wrong name (no SNI, so Caddy answers with its localhost
    * certificate): authority beats name (Chromium's order). */
   assert_int_equal(
