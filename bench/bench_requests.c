@@ -50,7 +50,7 @@ static void finished(slot *s, bool ok) {
 
 static void on_started(cronc_request *r, void *ud, const cronc_response_info *i) {
   (void)i;
-  cronc_request_read(r, ((slot *)ud)->buf, sizeof ((slot *)ud)->buf);
+  cronc_request_read(r, ((slot *)ud)->buf, sizeof((slot *)ud)->buf);
 }
 static void on_read(cronc_request *r, void *ud, const cronc_response_info *i, uint8_t *buf,
                     size_t n) {
@@ -112,6 +112,10 @@ int main(int argc, char **argv) {
   cronc_engine_params p;
   cronc_engine_params_init(&p);
   p.extra_ca_file = argv[4];
+  /* This is the HTTP/2 side of the comparison with h2load: Caddy's Alt-Svc
+   * would otherwise move the requests to HTTP/3 after the first one
+   * (bench_h3 measures that). */
+  p.enable_quic = false;
   if (cronc_engine_new(&p, &b.engine) != CRONC_OK)
     return 1;
   /* One request first, so the connection exists (h2load connects first too). */

@@ -160,7 +160,9 @@ typedef struct http_stream_request_report {
 typedef struct http_stream_factory_vtable {
   /* Returns CRONC_ERR_IO_PENDING (cb later, *out set so it can be
    * cancelled) or a net error (then nothing was started). report (may be
-   * NULL) is zeroed now and filled before cb runs. */
+   * NULL) is zeroed now and filled before cb runs. req and what it points
+   * to (the URL) must stay valid until cb ran or the request was
+   * cancelled. */
   int (*request_stream)(http_stream_factory *f, const http_request_info *req,
                         http_stream_request_report *report, http_stream_ready_cb cb, void *ud,
                         http_stream_request **out);

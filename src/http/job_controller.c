@@ -64,6 +64,7 @@ struct jc_request {
   http_stream_ready_cb cb;
   void *cb_ud;
   http_stream_request_report *report;
+  bool owns_url;    /* req.url is u (else the caller's) */
   bool caller_gone; /* delivered or cancelled */
   bool starting;    /* inside request_stream: results are not delivered yet */
   bool preconnect;
@@ -281,8 +282,23 @@ static void controller_free(jc_request *r) {
   r->next->prev = r->prev;
   f->count--;
   netlog_add(f->p.nl, r->source, NETLOG_TYPE_HTTP_STREAM_JOB_CONTROLLER, NETLOG_PHASE_END, NULL);
-  url_free(&r->u);
+  if (r->owns_url)
+    url_free(&r->u);
   free(r);
+}
+
+/* An alternative job may be orphaned and a preconnect has no caller: the
+ * controller then keeps a URL of its own (the common no-alternative request
+ * skips the copy). */
+static int own_url(jc_request *r) {
+  if (r->owns_url)
+    return CRONC_OK;
+  int rv = url_parse(r->req.url->spec, strlen(r->req.url->spec), &r->u);
+  if (rv != CRONC_OK)
+    return rv;
+  r->owns_url = true;
+  r->req.url = &r->u;
+  return CRONC_OK;
 }
 
 /* Chromium's MaybeReportBrokenAlternativeService, once both jobs are done. */
@@ -294,7 +310,7 @@ static void maybe_report_broken(jc_request *r) {
   int e = r->altjob.result;
   const altsvc_service *alt = &r->alt.info.service;
   if (e == CRONC_ERR_NETWORK_CHANGED || e == CRONC_ERR_INTERNET_DISCONNECTED ||
-      (e == CRONC_ERR_NAME_NOT_RESOLVED && strcmp(alt->host, r->u.host) == 0))
+      (e == CRONC_ERR_NAME_NOT_RESOLVED && strcmp(alt->host, r->origin.host) == 0))
     return;
   jc_factory *f = r->f;
   if (netlog_is_capturing(f->p.nl)) {
@@ -475,7 +491,7 @@ static int do_init_connection(jc_job *j) {
         if (r->alt.uses_existing_quic_session) {
           r->main_wait_us = -1;
         } else {
-          r->main_wait_us = jc_factory_main_job_wait_us(f, &r->u, alt);
+          r->main_wait_us = jc_factory_main_job_wait_us(f, r->req.url, alt);
           resume_main(r, r->main_wait_us);
         }
       }
@@ -588,7 +604,7 @@ static void job_init(jc_request *r, jc_job *j, job_type type) {
   if (netlog_is_capturing(f->p.nl)) {
     strbuf sb = STRBUF_INIT;
     strbuf_append_str(&sb, "{\"original_url\":");
-    strbuf_json_string(&sb, r->u.spec, strlen(r->u.spec));
+    strbuf_json_string(&sb, r->req.url->spec, strlen(r->req.url->spec));
     strbuf_appendf(&sb, ",\"type\":\"%s\"", job_type_name(type));
     if (type == JOB_ALTERNATIVE) {
       char a[URL_MAX_HOST + 32];
@@ -648,17 +664,15 @@ static jc_request *controller_new(jc_factory *f, const http_request_info *req) {
   jc_request *r = calloc(1, sizeof *r);
   if (!r)
     return NULL;
-  if (url_parse(req->url->spec, strlen(req->url->spec), &r->u) != CRONC_OK ||
-      url_origin_from_url(&r->u, &r->origin) != CRONC_OK) {
-    url_free(&r->u);
+  if (url_origin_from_url(req->url, &r->origin) != CRONC_OK) {
     free(r);
     return NULL;
   }
   r->f = f;
   /* The jobs need the destination and connection options only; the head
-   * and body go with the transaction's own request info. */
+   * and body go with the transaction's own request info. The URL stays the
+   * caller's until a job may outlive the caller (own_url). */
   r->req = *req;
-  r->req.url = &r->u;
   r->req.headers = NULL;
   r->req.body = NULL;
   r->req.body_len = 0;
@@ -673,7 +687,7 @@ static jc_request *controller_new(jc_factory *f, const http_request_info *req) {
   if (netlog_is_capturing(f->p.nl)) {
     strbuf sb = STRBUF_INIT;
     strbuf_append_str(&sb, "{\"url\":");
-    strbuf_json_string(&sb, r->u.spec, strlen(r->u.spec));
+    strbuf_json_string(&sb, r->req.url->spec, strlen(r->req.url->spec));
     strbuf_appendf(&sb, ",\"source_dependency\":{\"id\":%u,\"type\":%d}}", (unsigned)req->source.id,
                    (int)req->source.type);
     if (!strbuf_failed(&sb))
@@ -719,6 +733,13 @@ static int jc_request_stream(http_stream_factory *b, const http_request_info *re
   r->cb_ud = ud;
   r->report = report;
   find_alternative(r);
+  if (r->alt.found && own_url(r) != CRONC_OK) {
+    r->cb = NULL;
+    r->report = NULL;
+    r->caller_gone = true;
+    controller_free(r);
+    return CRONC_ERR_OUT_OF_MEMORY;
+  }
   r->starting = true;
   start_jobs(r);
   r->starting = false;
@@ -798,6 +819,10 @@ int jc_factory_preconnect(jc_factory *f, const url *u, int num_streams, bool all
     return CRONC_ERR_OUT_OF_MEMORY;
   r->preconnect = true;
   r->caller_gone = true; /* nobody waits for a result */
+  if (own_url(r) != CRONC_OK) {
+    controller_free(r);
+    return CRONC_ERR_OUT_OF_MEMORY;
+  }
   find_alternative(r);
   const altsvc_service *alt = &r->alt.info.service;
   bool quic = r->alt.found && alt->protocol == ALTSVC_PROTO_QUIC;

@@ -338,6 +338,8 @@ static void erase_expired(props_entry *e, int64_t now) {
   for (size_t i = 0; i < e->alts.count; i++)
     if (e->alts.items[i].expiration_us >= now)
       e->alts.items[w++] = e->alts.items[i];
+  if (w != e->alts.count)
+    e->last_hdr_us = 0; /* the list no longer is what the last header made */
   e->alts.count = w;
 }
 
@@ -446,10 +448,15 @@ static bool worth_persisting(const altsvc_info_list *old, const altsvc_info *inf
 }
 
 int props_set_locked(props *p, const url_origin *key, const altsvc_info *infos, size_t n) {
+  /* Whatever sets the list, the last header's shortcut no longer holds
+   * (props_process_alt_svc_header sets it again after its own set). */
+  props_entry *cur = props_entry_peek(p, key);
+  if (cur)
+    cur->last_hdr_us = 0;
   if (n == 0) {
     canon_remove_for(p, key);
     /* Don't bother moving to front when erasing information (Chromium). */
-    props_entry *e = props_entry_peek(p, key);
+    props_entry *e = cur;
     if (!e || e->alts.count == 0)
       return 0;
     altsvc_info_list_free(&e->alts);
@@ -563,6 +570,8 @@ static void on_broken_expired(const altsvc_service *service, void *user_data) {
       if (!service_matches(s, host, service))
         e->alts.items[w++] = e->alts.items[i];
     }
+    if (w != e->alts.count)
+      e->last_hdr_us = 0; /* must be advertised again to come back */
     e->alts.count = w;
     if (w == 0) {
       canon_remove_for(p, &e->origin);

@@ -93,6 +93,20 @@ static void log_alt_svc_set(props *p, const url_origin *key, const altsvc_info_l
   strbuf_free(&sb);
 }
 
+/* FNV-1a over the value and the two switches that filter it. */
+static uint64_t header_hash(const char *value, size_t len, bool enable_http2, bool enable_quic) {
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ (uint8_t)value[i]) * 1099511628211ULL;
+  h = (h ^ (uint64_t)(enable_http2 | (enable_quic << 1))) * 1099511628211ULL;
+  return h ^ len;
+}
+
+/* How long the same Alt-Svc value for an origin is taken as already
+ * applied: its expirations move by less than this, far below the factor of
+ * two that would make the change worth persisting. */
+#define PROPS_SAME_HEADER_US (1 * BASE_US_PER_SEC)
+
 int props_process_alt_svc_header(props *p, const url_origin *origin, const char *value, size_t len,
                                  bool enable_http2, bool enable_quic) {
   url_origin key;
@@ -100,6 +114,12 @@ int props_process_alt_svc_header(props *p, const url_origin *origin, const char 
     return CRONC_ERR_INVALID_ARGUMENT;
   if (key.scheme != URL_SCHEME_HTTPS)
     return 0; /* Alt-Svc is only honoured for secure origins. */
+  uint64_t hh = header_hash(value ? value : "", len, enable_http2, enable_quic);
+  int64_t now = base_clock_now(p->clock);
+  props_entry *seen = props_entry_peek(p, &key);
+  if (seen && seen->last_hdr_us && seen->last_hdr_hash == hh && now >= seen->last_hdr_us &&
+      now - seen->last_hdr_us < PROPS_SAME_HEADER_US)
+    return 0;
   /* Parse into props' scratch header and list: reused across responses. */
   altsvc_header *h = &p->scratch_header;
   const char *reason = NULL;
@@ -119,6 +139,11 @@ int props_process_alt_svc_header(props *p, const url_origin *origin, const char 
     if (rv > 0)
       p->dirty = true;
     log_alt_svc_set(p, &key, infos, rv);
+    props_entry *e = rv >= 0 ? props_entry_peek(p, &key) : NULL;
+    if (e) {
+      e->last_hdr_hash = hh;
+      e->last_hdr_us = now;
+    }
     props_leave(p);
   }
   return rv;

@@ -21,6 +21,11 @@ typedef struct props_entry {
   bool has_srtt;
   int64_t srtt_us;
   uint32_t load_mark; /* props_apply_snapshot generation that touched it */
+  /* The Alt-Svc value last applied (hash, wall time): the same value again
+   * within a second changes nothing worth the parse (servers send it on
+   * every response). */
+  uint64_t last_hdr_hash;
+  int64_t last_hdr_us;
 } props_entry;
 
 /* canonical_alt_svc_map_: (https, suffix, port) -> the origin that last set

@@ -152,6 +152,7 @@ static int apply_servers(props *p, const props_snapshot *in) {
       altsvc_info_list_free(&e->alts);
       e->alts.items = alts;
       e->alts.count = e->alts.cap = (size_t)n;
+      e->last_hdr_us = 0;
     }
     if (s->supports_spdy) {
       e->has_spdy = true;

@@ -363,6 +363,8 @@ static int setup(void **state) {
   return 0;
 }
 
+static void free_urls(void);
+
 static int teardown(void **state) {
   fixture *f = *state;
   if (f->res.stream)
@@ -383,6 +385,7 @@ static int teardown(void **state) {
   /* Every stream the fake handed out was closed by someone. */
   assert_int_equal(f->fake_streams_alive, 0);
   free(f);
+  free_urls();
   return 0;
 }
 
@@ -419,11 +422,29 @@ static void on_ready(void *ud, int rv, http_stream *stream) {
 
 /* Starts a request for url on the fixture's jc; returns what request_stream
  * returned. */
+/* A request's URL must stay valid until its callback ran or it was
+ * cancelled (http_stream.h): the test's URLs live until teardown. */
+static url g_urls[64];
+static size_t g_n_urls;
+
+static url *keep_url(const char *spec) {
+  assert_true(g_n_urls < sizeof g_urls / sizeof g_urls[0]);
+  url *u = &g_urls[g_n_urls];
+  assert_int_equal(url_parse(spec, strlen(spec), u), 0);
+  g_n_urls++;
+  return u;
+}
+
+static void free_urls(void) {
+  for (size_t i = 0; i < g_n_urls; i++)
+    url_free(&g_urls[i]);
+  g_n_urls = 0;
+}
+
 static int start_on(fixture *f, jc_factory *jc, const char *spec) {
-  url u;
-  assert_int_equal(url_parse(spec, strlen(spec), &u), 0);
+  url *u = keep_url(spec);
   http_request_info req = {
-      .url = &u,
+      .url = u,
       .method = "GET",
       .allow_http2 = true,
       .enable_alternative_services = true,
@@ -432,7 +453,6 @@ static int start_on(fixture *f, jc_factory *jc, const char *spec) {
   f->handle = NULL;
   http_stream_factory *b = jc_factory_base(jc);
   int rv = b->vt->request_stream(b, &req, &f->report, on_ready, f, &f->handle);
-  url_free(&u);
   return rv;
 }
 
@@ -452,10 +472,9 @@ static void on_ready_extra(void *ud, int rv, http_stream *stream) {
 }
 
 static int start_extra(fixture *f, const char *spec, extra_req *x) {
-  url u;
-  assert_int_equal(url_parse(spec, strlen(spec), &u), 0);
+  url *u = keep_url(spec);
   http_request_info req = {
-      .url = &u,
+      .url = u,
       .method = "GET",
       .allow_http2 = true,
       .enable_alternative_services = true,
@@ -463,7 +482,6 @@ static int start_extra(fixture *f, const char *spec, extra_req *x) {
   memset(x, 0, sizeof *x);
   http_stream_factory *b = jc_factory_base(f->jc);
   int rv = b->vt->request_stream(b, &req, &x->report, on_ready_extra, x, &x->handle);
-  url_free(&u);
   return rv;
 }
 

@@ -1042,10 +1042,48 @@ static void alternatives_per_origin_are_capped(void **state) {
                    1000 + PROPS_MAX_ALTERNATIVES_PER_ORIGIN);
 }
 
+/* ---- The same Alt-Svc value again: a cheap shortcut, never a stale list -- */
+
+static void same_header_within_a_second_is_not_parsed_again(void **state) {
+  fx *f = *state;
+  url_origin o = O("https", "example.com", 443);
+  assert_int_equal(process(f, &o, "h3=\":443\"; ma=3600"), 1);
+  base_manual_clock_advance(&f->mc, SEC_US / 2);
+  assert_int_equal(process(f, &o, "h3=\":443\"; ma=3600"), 0);
+  assert_int_equal(get(f, &o), 1);
+  /* The expiration kept is the first one's: within the second it moved
+   * far less than the factor of two that would be worth persisting. */
+  assert_true(f->l.items[0].expiration_us == now(f) - SEC_US / 2 + 3600 * SEC_US);
+  base_manual_clock_advance(&f->mc, SEC_US);
+  assert_int_equal(process(f, &o, "h3=\":443\"; ma=3600"), 0);
+  assert_int_equal(get(f, &o), 1);
+  assert_true(f->l.items[0].expiration_us == now(f) + 3600 * SEC_US); /* applied again */
+}
+
+static void same_header_after_another_change_is_applied(void **state) {
+  fx *f = *state;
+  url_origin o = O("https", "example.com", 443);
+  assert_int_equal(process(f, &o, "h3=\":443\"; ma=3600"), 1);
+  /* Something else (an ALTSVC frame, a hint) replaces the list... */
+  altsvc_service other = {ALTSVC_PROTO_QUIC, 8443, "other.example"};
+  assert_int_equal(
+      props_set_quic_alternative_service(f->p, &o, &other, now(f) + 60 * SEC_US, NULL, 0), 1);
+  /* ...so the header, even within the second, is applied again. */
+  assert_int_equal(process(f, &o, "h3=\":443\"; ma=3600"), 1);
+  assert_int_equal(get(f, &o), 1);
+  assert_svc(&f->l.items[0], ALTSVC_PROTO_QUIC, "example.com", 443);
+  /* A different value is never skipped. */
+  assert_int_equal(process(f, &o, "h3=\":444\"; ma=3600"), 1);
+  assert_int_equal(get(f, &o), 1);
+  assert_int_equal(f->l.items[0].service.port, 444);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
       T(b1_h3_with_max_age_is_stored_as_quic),
+      T(same_header_within_a_second_is_not_parsed_again),
+      T(same_header_after_another_change_is_applied),
       T(alternatives_per_origin_are_capped),
       T(b2_h2_other_host_default_max_age),
       T(b3_draft_and_gquic_versions_are_dropped),
