@@ -129,6 +129,16 @@ void netlog_add_net_error(netlog *nl, netlog_source source, netlog_event_type ty
   netlog_add(nl, source, type, NETLOG_PHASE_NONE, params);
 }
 
+void netlog_add_source_dependency(netlog *nl, netlog_source source, netlog_event_type type,
+                                  netlog_source dependency) {
+  if (!netlog_is_capturing(nl))
+    return;
+  char params[80];
+  snprintf(params, sizeof params, "{\"source_dependency\":{\"id\":%u,\"type\":%d}}",
+           (unsigned)dependency.id, (int)dependency.type);
+  netlog_add(nl, source, type, NETLOG_PHASE_NONE, params);
+}
+
 void netlog_end_net_error(netlog *nl, netlog_source source, netlog_event_type type, int error) {
   if (!netlog_is_capturing(nl))
     return;

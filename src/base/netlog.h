@@ -83,6 +83,11 @@ void netlog_add(netlog *nl, netlog_source source, netlog_event_type type, netlog
 void netlog_add_event(netlog *nl, netlog_source source, netlog_event_type type, const char *params);
 /* An event whose params are {"net_error": error}. */
 void netlog_add_net_error(netlog *nl, netlog_source source, netlog_event_type type, int error);
+/* An event whose params name another source (Chromium's
+ * source_dependency: {"source_dependency":{"id":N,"type":T}}), so the
+ * viewer links the two. */
+void netlog_add_source_dependency(netlog *nl, netlog_source source, netlog_event_type type,
+                                  netlog_source dependency);
 /* Ends a BEGIN event (Chromium's EndEventWithNetErrorCode): END with
  * {"net_error": error} when error < 0, without params otherwise. */
 void netlog_end_net_error(netlog *nl, netlog_source source, netlog_event_type type, int error);

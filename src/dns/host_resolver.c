@@ -226,12 +226,8 @@ static void log_results(dns_resolver *r, netlog_source src, netlog_event_type ty
 
 static void log_source_dep(dns_resolver *r, netlog_source src, netlog_event_type type,
                            netlog_source dep) {
-  if (src.id == 0 || !netlog_is_capturing(r->nl))
-    return;
-  char buf[96];
-  snprintf(buf, sizeof(buf), "{\"source_dependency\":{\"id\":%u,\"type\":%d}}", (unsigned)dep.id,
-           (int)dep.type);
-  netlog_add_event(r->nl, src, type, buf);
+  if (src.id != 0)
+    netlog_add_source_dependency(r->nl, src, type, dep);
 }
 
 /* ---- hosts file ------------------------------------------------------------ */

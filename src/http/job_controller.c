@@ -27,15 +27,14 @@ typedef enum job_state {
 #undef X
 } job_state;
 
-typedef enum job_type { JOB_MAIN, JOB_ALTERNATIVE, JOB_PRECONNECT } job_type;
+typedef enum job_type { JOB_MAIN, JOB_ALTERNATIVE } job_type;
 
 typedef struct jc_request jc_request;
 
 typedef struct jc_job {
   jc_request *ctl;
   job_type type;
-  bool exists;  /* this slot holds a job */
-  bool running; /* started and not done */
+  bool exists; /* this slot holds a job */
   bool done;
   bool cancelled;
   job_state next_state;
@@ -56,7 +55,8 @@ struct jc_request {
   jc_factory *f;
   jc_request *prev, *next; /* in f->controllers */
   netlog_source source;
-  /* A copy of the caller's request: an orphaned job outlives the caller. */
+  /* The caller's request without head and body; its URL becomes the
+   * controller's own copy u when a job may outlive the caller (own_url). */
   http_request_info req;
   url u;
   url_origin origin;
@@ -68,7 +68,6 @@ struct jc_request {
   bool caller_gone; /* delivered or cancelled */
   bool starting;    /* inside request_stream: results are not delivered yet */
   bool preconnect;
-  int preconnect_streams;
 
   bool quic_broken;
   altsvc_select_result alt;
@@ -103,9 +102,7 @@ static const char *job_state_name(job_state s) {
   return "UNKNOWN";
 }
 
-static const char *job_type_name(job_type t) {
-  return t == JOB_MAIN ? "main" : t == JOB_ALTERNATIVE ? "alternative" : "preconnect";
-}
+static const char *job_type_name(job_type t) { return t == JOB_MAIN ? "main" : "alternative"; }
 
 void jc_params_init(jc_params *p) {
   memset(p, 0, sizeof *p);
@@ -114,20 +111,13 @@ void jc_params_init(jc_params *p) {
 
 static int64_t now_ticks(jc_factory *f) { return base_clock_ticks(f->p.clock); }
 
-/* "quic localhost:443" */
-static void alt_text(const altsvc_service *s, char *buf, size_t size) {
-  if (altsvc_service_to_string(s, buf, size) < 0 && size)
-    buf[0] = '\0';
-}
-
-static void log_dependency(netlog *nl, netlog_source at, netlog_event_type type,
-                           netlog_source dep) {
-  if (!netlog_is_capturing(nl))
-    return;
-  char buf[80];
-  snprintf(buf, sizeof buf, "{\"source_dependency\":{\"id\":%u,\"type\":%d}}", (unsigned)dep.id,
-           (int)dep.type);
-  netlog_add_event(nl, at, type, buf);
+/* Appends "alternative_service":"quic localhost:443" for NetLog params. */
+static void append_alt_json(strbuf *sb, const altsvc_service *s) {
+  char a[URL_MAX_HOST + 32];
+  if (altsvc_service_to_string(s, a, sizeof a) < 0)
+    a[0] = '\0';
+  strbuf_append_str(sb, "\"alternative_service\":");
+  strbuf_json_string(sb, a, strlen(a));
 }
 
 /* ---- Wait time ----------------------------------------------------------- */
@@ -272,7 +262,6 @@ static void job_cancel(jc_job *j) {
   j->waiting = false;
   j->done = true;
   j->cancelled = true;
-  j->running = false;
   j->result = CRONC_ERR_ABORTED;
 }
 
@@ -314,11 +303,9 @@ static void maybe_report_broken(jc_request *r) {
     return;
   jc_factory *f = r->f;
   if (netlog_is_capturing(f->p.nl)) {
-    char a[URL_MAX_HOST + 32];
-    alt_text(alt, a, sizeof a);
     strbuf sb = STRBUF_INIT;
-    strbuf_append_str(&sb, "{\"alternative_service\":");
-    strbuf_json_string(&sb, a, strlen(a));
+    strbuf_append_char(&sb, '{');
+    append_alt_json(&sb, alt);
     strbuf_appendf(&sb,
                    ",\"net_error\":%d,\"reason\":\"the alternative job failed (%s) and the main "
                    "job succeeded\"}",
@@ -372,7 +359,6 @@ static void job_complete(jc_job *j, int rv, http_stream *stream) {
   jc_request *r = j->ctl;
   jc_factory *f = r->f;
   j->done = true;
-  j->running = false;
   j->result = rv;
 
   if (rv == CRONC_OK && r->starting) {
@@ -394,7 +380,8 @@ static void job_complete(jc_job *j, int rv, http_stream *stream) {
       return;
     }
     r->bound = j;
-    log_dependency(f->p.nl, j->source, NETLOG_TYPE_HTTP_STREAM_JOB_BOUND_TO_REQUEST, r->source);
+    netlog_add_source_dependency(f->p.nl, j->source, NETLOG_TYPE_HTTP_STREAM_JOB_BOUND_TO_REQUEST,
+                                 r->source);
     jc_job *other = j == &r->main ? &r->altjob : &r->main;
     if (job_live(other)) {
       if (j == &r->altjob) {
@@ -597,7 +584,6 @@ static void job_init(jc_request *r, jc_job *j, job_type type) {
   j->ctl = r;
   j->type = type;
   j->exists = true;
-  j->running = true;
   j->next_state = JOB_STATE_START;
   j->resume_at = INT64_MIN;
   j->source = netlog_source_new(f->p.nl, NETLOG_SOURCE_HTTP_STREAM_JOB);
@@ -607,10 +593,8 @@ static void job_init(jc_request *r, jc_job *j, job_type type) {
     strbuf_json_string(&sb, r->req.url->spec, strlen(r->req.url->spec));
     strbuf_appendf(&sb, ",\"type\":\"%s\"", job_type_name(type));
     if (type == JOB_ALTERNATIVE) {
-      char a[URL_MAX_HOST + 32];
-      alt_text(&r->alt.info.service, a, sizeof a);
-      strbuf_append_str(&sb, ",\"alternative_service\":");
-      strbuf_json_string(&sb, a, strlen(a));
+      strbuf_append_char(&sb, ',');
+      append_alt_json(&sb, &r->alt.info.service);
     }
     strbuf_appendf(&sb, ",\"source_dependency\":{\"id\":%u,\"type\":%d}}", (unsigned)r->source.id,
                    (int)r->source.type);
@@ -645,11 +629,9 @@ static void find_alternative(jc_request *r) {
     netlog_add_event(f->p.nl, r->source, NETLOG_TYPE_CRONC_HTTP_STREAM_JOB_CONTROLLER_QUIC_BROKEN,
                      "{\"reason\":\"every advertised QUIC alternative is broken\"}");
   if (r->alt.found && netlog_is_capturing(f->p.nl)) {
-    char a[URL_MAX_HOST + 32];
-    alt_text(&r->alt.info.service, a, sizeof a);
     strbuf sb = STRBUF_INIT;
-    strbuf_append_str(&sb, "{\"alternative_service\":");
-    strbuf_json_string(&sb, a, strlen(a));
+    strbuf_append_char(&sb, '{');
+    append_alt_json(&sb, &r->alt.info.service);
     strbuf_appendf(&sb, ",\"uses_existing_quic_session\":%s,\"usage\":\"%s\"}",
                    r->alt.uses_existing_quic_session ? "true" : "false",
                    altsvc_usage_name(r->alt.usage));
@@ -695,7 +677,8 @@ static jc_request *controller_new(jc_factory *f, const http_request_info *req) {
                  strbuf_cstr(&sb));
     strbuf_free(&sb);
   }
-  log_dependency(f->p.nl, req->source, NETLOG_TYPE_HTTP_STREAM_JOB_CONTROLLER_BOUND, r->source);
+  netlog_add_source_dependency(f->p.nl, req->source, NETLOG_TYPE_HTTP_STREAM_JOB_CONTROLLER_BOUND,
+                               r->source);
   return r;
 }
 

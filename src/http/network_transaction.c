@@ -308,6 +308,10 @@ static bool should_resend(network_transaction *t, int rv) {
   case CRONC_ERR_QUIC_GOAWAY_REQUEST_CAN_BE_RETRIED:
     /* The server did not process it (GOAWAY, REFUSED_STREAM): always safe. */
     return true;
+  case CRONC_ERR_QUIC_HANDSHAKE_FAILED:
+    /* A 0-RTT request on a session whose handshake never completed
+     * (Chromium retries it plainly). */
+    return true;
   default:
     return false;
   }
@@ -319,8 +323,23 @@ static bool served_by_alternative(const network_transaction *t) {
          t->report.alt.protocol != ALTSVC_PROTO_UNKNOWN;
 }
 
+/* Chromium's ResetConnectionAndRequestForResend: drop the stream and ask
+ * for a new one. */
+static int reset_for_resend(network_transaction *t) {
+  t->retry_attempts++;
+  reset_stream(t, true);
+  t->next_state = STATE_CREATE_STREAM;
+  return CRONC_OK;
+}
+
+/* A plain retry after an I/O error. */
+static int resend(network_transaction *t, int rv) {
+  netlog_add_net_error(t->nl, t->req->source, NETLOG_TYPE_HTTP_TRANSACTION_RESTART_AFTER_ERROR, rv);
+  return reset_for_resend(t);
+}
+
 /* Resends the request with alternative services off (Chromium's
- * enable_alternative_services_ = false + ResetConnectionAndRequestForResend). */
+ * enable_alternative_services_ = false before the resend). */
 static int resend_without_alt_svc(network_transaction *t, int rv, const char *why) {
   if (netlog_is_capturing(t->nl)) {
     char buf[160];
@@ -331,10 +350,7 @@ static int resend_without_alt_svc(network_transaction *t, int rv, const char *wh
   t->req_no_alt = *t->req;
   t->req_no_alt.enable_alternative_services = false;
   t->req = &t->req_no_alt;
-  t->retry_attempts++;
-  reset_stream(t, true);
-  t->next_state = STATE_CREATE_STREAM;
-  return CRONC_OK;
+  return reset_for_resend(t);
 }
 
 /* Keeps the QUIC error code behind a stream's failure (Cronet's
@@ -352,35 +368,14 @@ static int handle_io_error(network_transaction *t, int rv) {
   if (rv == CRONC_ERR_QUIC_PROTOCOL_ERROR && t->stream && !t->headers_done &&
       t->retry_attempts < NTX_MAX_RETRY_ATTEMPTS && served_by_alternative(t) &&
       t->req->enable_alternative_services) {
-    if (t->alt.props && props_is_alternative_service_broken(t->alt.props, &t->report.alt)) {
-      netlog_add_net_error(t->nl, t->req->source, NETLOG_TYPE_HTTP_TRANSACTION_RESTART_AFTER_ERROR,
-                           rv);
-      t->retry_attempts++;
-      reset_stream(t, true);
-      t->next_state = STATE_CREATE_STREAM;
-      return CRONC_OK;
-    }
+    if (t->alt.props && props_is_alternative_service_broken(t->alt.props, &t->report.alt))
+      return resend(t, rv); /* already broken: a plain retry */
     if (t->alt.retry_without_alt_svc_on_quic_errors) {
       t->quic_error_alt = t->report.alt;
       return resend_without_alt_svc(t, rv, "QUIC protocol error on an alternative service");
     }
   }
-  if (rv == CRONC_ERR_QUIC_HANDSHAKE_FAILED && t->stream &&
-      t->retry_attempts < NTX_MAX_RETRY_ATTEMPTS) {
-    netlog_add_net_error(t->nl, t->req->source, NETLOG_TYPE_HTTP_TRANSACTION_RESTART_AFTER_ERROR,
-                         rv);
-    t->retry_attempts++;
-    reset_stream(t, true);
-    t->next_state = STATE_CREATE_STREAM;
-    return CRONC_OK;
-  }
-  if (!should_resend(t, rv))
-    return rv;
-  t->retry_attempts++;
-  netlog_add_net_error(t->nl, t->req->source, NETLOG_TYPE_HTTP_TRANSACTION_RESTART_AFTER_ERROR, rv);
-  reset_stream(t, true);
-  t->next_state = STATE_CREATE_STREAM;
-  return CRONC_OK;
+  return should_resend(t, rv) ? resend(t, rv) : rv;
 }
 
 static int do_send_request_complete(network_transaction *t, int rv) {

@@ -315,14 +315,9 @@ int quic_pool_request_stream(quic_pool *pool, const http_request_info *req, bool
       free(r);
       return CRONC_ERR_OUT_OF_MEMORY;
     }
-    if (netlog_is_capturing(pool->p.netlog)) {
-      netlog_source src = quic_conn_source(s->conn);
-      char buf[80];
-      snprintf(buf, sizeof buf, "{\"source_dependency\":{\"id\":%u,\"type\":%d}}", (unsigned)src.id,
-               (int)src.type);
-      netlog_add(pool->p.netlog, req->source, NETLOG_TYPE_QUIC_SESSION_POOL_USE_EXISTING_SESSION,
-                 NETLOG_PHASE_NONE, buf);
-    }
+    netlog_add_source_dependency(pool->p.netlog, req->source,
+                                 NETLOG_TYPE_QUIC_SESSION_POOL_USE_EXISTING_SESSION,
+                                 quic_conn_source(s->conn));
     complete(r, CRONC_OK, st);
     *out = r;
     return CRONC_ERR_IO_PENDING;
