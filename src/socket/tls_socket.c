@@ -56,6 +56,8 @@ typedef struct tls_socket {
   void *read_ud;
   uint8_t *read_buf; /* NULL: read_if_ready notification */
   size_t read_len;
+  int deferred_rc; /* an end or error met after bytes were returned */
+  bool has_deferred;
 
   uint8_t *ra;           /* read-ahead of ciphertext */
   size_t ra_pos, ra_len; /* unread bytes are ra[ra_pos .. ra_pos + ra_len) */
@@ -390,7 +392,7 @@ int tls_socket_connect(stream_socket *ss, socket_io_fn cb, void *user_data) {
 
 /* ---- reads ---------------------------------------------------------------------- */
 
-static int do_read(tls_socket *s, uint8_t *buf, size_t len) {
+static int read_record(tls_socket *s, uint8_t *buf, size_t len) {
   for (int spins = 0; spins < 64; spins++) {
     ssize_t r = gnutls_record_recv(s->session, buf, len);
     if (r > 0) {
@@ -415,6 +417,34 @@ static int do_read(tls_socket *s, uint8_t *buf, size_t len) {
     return map_gnutls_error(s, (int)r);
   }
   return CRONC_ERR_SSL_PROTOCOL_ERROR;
+}
+
+/* One read hands over every record already here (read ahead, or decrypted
+ * inside GnuTLS), not just the first: a 64 KiB socket read holds four 16 KiB
+ * records, and a completion per record costs the reader a loop turn each.
+ * Only bytes in hand are taken, so this never waits; an end or error met
+ * after some bytes is kept for the next read. */
+static int do_read(tls_socket *s, uint8_t *buf, size_t len) {
+  if (s->has_deferred) {
+    s->has_deferred = false;
+    return s->deferred_rc;
+  }
+  int rc = read_record(s, buf, len);
+  if (rc <= 0)
+    return rc;
+  size_t got = (size_t)rc;
+  while (got < len && (s->ra_len > 0 || gnutls_record_check_pending(s->session) > 0)) {
+    rc = read_record(s, buf + got, len - got);
+    if (rc == CRONC_ERR_IO_PENDING)
+      break;
+    if (rc <= 0) {
+      s->deferred_rc = rc;
+      s->has_deferred = true;
+      break;
+    }
+    got += (size_t)rc;
+  }
+  return (int)got;
 }
 
 static int read_common(tls_socket *s, uint8_t *buf, size_t len, socket_io_fn cb, void *ud,

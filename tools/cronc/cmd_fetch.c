@@ -84,6 +84,7 @@ typedef struct fetch_state {
   bool write_failed;
   double t0, last_progress;
   bool progress_shown;
+  bool stderr_tty; /* asked once: isatty is a syscall, progress runs per read */
   uint8_t buf[65536];
 } fetch_state;
 
@@ -224,7 +225,7 @@ static void human(char *out, size_t n, double v) {
 
 /* The progress bar: stderr only, a terminal only, after a second. */
 static void progress(fetch_state *s, bool final) {
-  if (s->o->silent || s->o->json || !isatty(2))
+  if (s->o->silent || s->o->json || !s->stderr_tty)
     return;
   double t = now_ms();
   if (!final && (t - s->t0 < 1000 || t - s->last_progress < 100))
@@ -851,6 +852,7 @@ int cmd_fetch(int argc, char **argv) {
       s->mu = &mu;
       s->cv = &cv;
       s->t0 = now_ms();
+      s->stderr_tty = isatty(2);
       s->out = o.output ? shared_out : open_output(&o, s->url, &s->own_out);
       if (!s->out) {
         s->write_failed = true;

@@ -542,6 +542,7 @@ typedef struct own_server {
   gnutls_certificate_credentials_t cred;
   char ca_path[300];
   char dir[256];
+  int send_records; /* after the handshake: this many 1000-byte records, then close_notify */
 } own_server;
 
 static void make_cert(gnutls_x509_crt_t *crt, gnutls_x509_privkey_t *key, const char *cn, bool ca,
@@ -588,7 +589,13 @@ static void *own_server_main(void *arg) {
       rc = gnutls_handshake(sess);
     } while (rc < 0 && !gnutls_error_is_fatal(rc));
     if (rc == 0) {
-      char buf[64];
+      char buf[1000];
+      for (int i = 0; i < o->send_records; i++) {
+        memset(buf, 'a' + i, sizeof buf);
+        gnutls_record_send(sess, buf, sizeof buf);
+      }
+      if (o->send_records > 0)
+        gnutls_bye(sess, GNUTLS_SHUT_WR);
       gnutls_record_recv(sess, buf, sizeof(buf)); /* until the client goes away */
     }
     gnutls_deinit(sess);
@@ -598,8 +605,10 @@ static void *own_server_main(void *arg) {
 
 /* A TLS server (one connection at a time, until stopped) whose leaf for "localhost" is valid
  * between the given times, issued by a fresh CA written to o->ca_path. */
-static void own_server_start(own_server *o, time_t leaf_from, time_t leaf_to) {
+static void own_server_start_sending(own_server *o, time_t leaf_from, time_t leaf_to,
+                                     int send_records) {
   memset(o, 0, sizeof(*o));
+  o->send_records = send_records;
   assert_true(test_make_temp_dir("cronc-tls", o->dir, sizeof(o->dir)));
   time_t now = time(NULL);
   gnutls_x509_crt_t ca, leaf;
@@ -627,6 +636,10 @@ static void own_server_start(own_server *o, time_t leaf_from, time_t leaf_to) {
   getsockname(o->listen_fd, (struct sockaddr *)&ss, &len);
   o->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
   assert_int_equal(pthread_create(&o->thread, NULL, own_server_main, o), 0);
+}
+
+static void own_server_start(own_server *o, time_t leaf_from, time_t leaf_to) {
+  own_server_start_sending(o, leaf_from, leaf_to, 0);
 }
 
 static void own_server_stop(own_server *o) {
@@ -713,6 +726,42 @@ static void test_valid_own_certificate_succeeds(void **state) {
   tls_context_free(ctx);
 }
 
+/* Records already received are handed over by one read, not one read per
+ * record; the close_notify behind them comes with the next read. */
+static void test_one_read_takes_every_record_already_here(void **state) {
+  fixture *f = *state;
+  time_t now = time(NULL);
+  own_server o;
+  own_server_start_sending(&o, now - 3600, now + 86400, 4);
+  tls_context *ctx = new_ctx(o.ca_path, true);
+  stream_socket *s;
+  assert_int_equal(tls_connect(f, ctx, o.port, "localhost", NULL, 0, &s), CRONC_OK);
+  usleep(200 * 1000); /* all four records and the alert reach our socket */
+  uint8_t buf[65536];
+  io_result r = {0};
+  int rc = stream_socket_read(s, buf, sizeof buf, on_io, &r);
+  if (rc == CRONC_ERR_IO_PENDING) {
+    assert_true(test_loop_run_until(&f->loop, &r.done, 5000));
+    rc = r.result;
+  }
+  assert_int_equal(rc, 4000);
+  assert_int_equal(buf[0], 'a');
+  assert_int_equal(buf[3999], 'd');
+  /* A buffer smaller than what is here takes what fits; the rest stays. */
+  stream_socket_free(s);
+  assert_int_equal(tls_connect(f, ctx, o.port, "localhost", NULL, 0, &s), CRONC_OK);
+  usleep(200 * 1000);
+  assert_int_equal(stream_socket_read(s, buf, 2500, on_io, &r), 2500);
+  assert_int_equal(buf[2499], 'c');
+  assert_int_equal(stream_socket_read(s, buf, sizeof buf, on_io, &r), 1500);
+  assert_int_equal(buf[1499], 'd');
+  assert_int_equal(stream_socket_read(s, buf, sizeof buf, on_io, &r), 0); /* close_notify */
+  stream_socket_free(s);
+  test_loop_run_for(&f->loop, 10);
+  own_server_stop(&o);
+  tls_context_free(ctx);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -737,6 +786,7 @@ int main(void) {
       T(test_valid_own_certificate_succeeds),
       T(test_wrong_host_name_is_common_name_invalid),
       T(test_wrong_name_and_expired_reports_name_first),
+      T(test_one_read_takes_every_record_already_here),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
