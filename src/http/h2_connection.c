@@ -93,6 +93,21 @@ struct h2_conn {
 };
 
 static void conn_pump(h2_conn *c);
+static void conn_resume(void *arg);
+
+/* Pumps once the task batch running now is over: requests started by one
+ * batch of completions, and the window updates and resets of their reads
+ * and closes, leave in one writev rather than one each (Chromium's
+ * SpdySession::MaybePostWriteLoop). A pump already running picks the work
+ * up itself. */
+static void conn_pump_soon(h2_conn *c) {
+  if (c->resume_posted || c->in_pump)
+    return;
+  if (c->runner && base_runner_post(c->runner, conn_resume, c) == CRONC_OK)
+    c->resume_posted = true;
+  else
+    conn_pump(c);
+}
 
 /* ---- Connection lifetime ------------------------------------------------------- */
 
@@ -590,7 +605,7 @@ static int hs_send_request(http_stream *b, const http_request_info *req, http_io
   if (rv != CRONC_OK)
     return rv;
   s->submitted = true;
-  conn_pump(c);
+  conn_pump_soon(c);
   /* The request is queued on the session: HTTP/2 sends are not awaited
    * (Chromium's SpdyHttpStream completes once the frames are buffered). */
   return s->closed && s->close_error ? s->close_error : CRONC_OK;
@@ -615,7 +630,7 @@ static int hs_read_body(http_stream *b, uint8_t *buf, size_t len, http_io_cb cb,
   if (got) {
     if (s->h2) {
       h2_stream_consumed(s->h2, got); /* reopens the window as the caller reads */
-      conn_pump(s->conn);
+      conn_pump_soon(s->conn);
     }
     return (int)got;
   }
@@ -655,7 +670,7 @@ static void hs_close(http_stream *b, bool not_reusable) {
   h1_headers_free(&s->headers);
   free(s);
   if (!c->dead && !c->in_pump)
-    conn_pump(c); /* flush the RST_STREAM */
+    conn_pump_soon(c); /* flush the RST_STREAM */
   else
     conn_maybe_free(c);
 }
