@@ -15,11 +15,22 @@
 #define UDP_RECV_BUF     65536   /* one GRO batch at most */
 #define UDP_RECV_ROUNDS  16      /* recvmmsg calls per readable event */
 #define UDP_SOCK_BUFSIZE 8388608 /* asked for; the kernel caps it */
+/* Receive coalescing (see the header): a readable event that drained this
+ * many datagrams marks a bulk flow, and reading then waits this long. */
+#define UDP_COALESCE_DATAGRAMS 16
+#define UDP_COALESCE_MS        1
 
 struct udp_socket {
   uv_poll_t poll;
+  uv_timer_t pause; /* receive coalescing: reading waits for it */
+  int handles_open; /* poll and timer: freed when both closed */
   int fd;
   bool closed;
+  bool paused;
+  bool coalesce;     /* off for good once the kernel dropped a datagram */
+  unsigned pause_ms; /* UDP_COALESCE_MS; 0: never */
+  uint32_t drops;    /* the kernel's drop counter (SO_RXQ_OVFL), last seen */
+  size_t rcvbuf;     /* SO_RCVBUF as granted (the kernel's accounting size) */
   bool want_write;
   bool gso;
   bool gro;
@@ -33,7 +44,7 @@ struct udp_socket {
   struct mmsghdr rmsgs[UDP_RECV_MSGS];
   struct iovec riov[UDP_RECV_MSGS];
   union {
-    char buf[CMSG_SPACE(sizeof(int))];
+    char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t))];
     struct cmsghdr align;
   } rctl[UDP_RECV_MSGS];
 };
@@ -41,11 +52,14 @@ struct udp_socket {
 static void on_poll(uv_poll_t *h, int status, int events);
 
 static void update_poll(udp_socket *s) {
-  int ev = UV_READABLE | (s->want_write ? UV_WRITABLE : 0);
-  if (ev != s->events) {
-    s->events = ev;
+  int ev = (s->paused ? 0 : UV_READABLE) | (s->want_write ? UV_WRITABLE : 0);
+  if (ev == s->events)
+    return;
+  s->events = ev;
+  if (ev)
     uv_poll_start(&s->poll, ev, on_poll);
-  }
+  else
+    uv_poll_stop(&s->poll);
 }
 
 static int map_errno(int e) {
@@ -74,7 +88,51 @@ static bool deliver(udp_socket *s, const uint8_t *p, size_t len, size_t seg) {
   return true;
 }
 
+static void do_read(udp_socket *s);
+
+static void on_pause_end(uv_timer_t *t) {
+  udp_socket *s = t->data;
+  s->paused = false;
+  if (s->closed)
+    return;
+  do_read(s); /* what piled up, now: no extra trip through epoll */
+  if (!s->closed)
+    update_poll(s);
+}
+
+/* After a readable event: a bulk flow (many datagrams in one event) is read
+ * again only after UDP_COALESCE_MS, in one go, instead of waking for every
+ * few packets; what arrives meanwhile must fit the receive buffer with room
+ * to spare, so a flow that fills an eighth of it per event is read at once,
+ * as is any flow on a socket that has seen a drop. */
+static void maybe_pause(udp_socket *s, int datagrams, size_t bytes) {
+  if (!s->coalesce || !s->pause_ms || datagrams < UDP_COALESCE_DATAGRAMS || bytes > s->rcvbuf / 8)
+    return;
+  s->paused = true;
+  update_poll(s);
+  uv_timer_start(&s->pause, on_pause_end, s->pause_ms, 0);
+}
+
+static void read_cmsgs(udp_socket *s, struct msghdr *h, size_t *seg) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int v;
+      memcpy(&v, CMSG_DATA(c), sizeof v);
+      *seg = v > 0 ? (size_t)v : 0;
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+      uint32_t d;
+      memcpy(&d, CMSG_DATA(c), sizeof d);
+      if (d != s->drops) {
+        s->drops = d;
+        s->coalesce = false; /* the buffer overflowed: read as packets come */
+      }
+    }
+  }
+}
+
 static void do_read(udp_socket *s) {
+  int datagrams = 0;
+  size_t bytes = 0;
   for (int round = 0; round < UDP_RECV_ROUNDS && !s->closed; round++) {
     for (int i = 0; i < UDP_RECV_MSGS; i++) {
       struct msghdr *h = &s->rmsgs[i].msg_hdr;
@@ -82,8 +140,8 @@ static void do_read(udp_socket *s) {
       h->msg_namelen = 0;
       h->msg_iov = &s->riov[i];
       h->msg_iovlen = 1;
-      h->msg_control = s->gro ? s->rctl[i].buf : NULL;
-      h->msg_controllen = s->gro ? sizeof s->rctl[i].buf : 0;
+      h->msg_control = s->rctl[i].buf;
+      h->msg_controllen = sizeof s->rctl[i].buf;
       h->msg_flags = 0;
     }
     int n = recvmmsg(s->fd, s->rmsgs, UDP_RECV_MSGS, MSG_DONTWAIT, NULL);
@@ -97,24 +155,22 @@ static void do_read(udp_socket *s) {
       return;
     }
     for (int i = 0; i < n; i++) {
-      size_t seg = 0;
-      struct msghdr *h = &s->rmsgs[i].msg_hdr;
-      if (s->gro) {
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c))
-          if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-            int v;
-            memcpy(&v, CMSG_DATA(c), sizeof v);
-            seg = v > 0 ? (size_t)v : 0;
-          }
-      }
-      if (!deliver(s, s->riov[i].iov_base, s->rmsgs[i].msg_len, seg))
+      size_t seg = 0, len = s->rmsgs[i].msg_len;
+      read_cmsgs(s, &s->rmsgs[i].msg_hdr, &seg);
+      datagrams += seg && seg < len ? (int)((len + seg - 1) / seg) : 1;
+      bytes += len;
+      if (!deliver(s, s->riov[i].iov_base, len, seg))
         return;
     }
     if (n < UDP_RECV_MSGS)
       break;
   }
+  if (datagrams == 0)
+    return; /* a wake-up with nothing to read: nothing to answer either */
   if (!s->closed && s->cbs.on_batch_done)
     s->cbs.on_batch_done(s->ud);
+  if (!s->closed)
+    maybe_pause(s, datagrams, bytes);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events) {
@@ -164,8 +220,15 @@ int udp_socket_open(base_runner *r, const struct sockaddr *peer, socklen_t peer_
   int sz = UDP_SOCK_BUFSIZE;
   setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
   setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+  int got = 0;
+  socklen_t gl = sizeof got;
+  if (getsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && got > 0)
+    s->rcvbuf = (size_t)got;
   int one = 1;
   s->gro = setsockopt(s->fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+  /* Coalescing only where a drop would be seen. */
+  s->coalesce = setsockopt(s->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) == 0;
+  s->pause_ms = UDP_COALESCE_MS;
   s->gso = true; /* tried on the first multi-packet send */
   if (connect(s->fd, peer, peer_len) != 0) {
     int err = map_errno(errno);
@@ -191,6 +254,9 @@ int udp_socket_open(base_runner *r, const struct sockaddr *peer, socklen_t peer_
     return CRONC_ERR_INSUFFICIENT_RESOURCES;
   }
   s->poll.data = s;
+  uv_timer_init(base_runner_loop(r), &s->pause); /* cannot fail */
+  s->pause.data = s;
+  s->handles_open = 2;
   update_poll(s);
   *out = s;
   return CRONC_OK;
@@ -286,9 +352,14 @@ const struct sockaddr *udp_socket_peer_addr(const udp_socket *s, socklen_t *len)
 
 bool udp_socket_gso_enabled(const udp_socket *s) { return s->gso; }
 bool udp_socket_gro_enabled(const udp_socket *s) { return s->gro; }
+bool udp_socket_coalescing(const udp_socket *s) { return s->coalesce; }
+bool udp_socket_read_paused(const udp_socket *s) { return s->paused; }
+void udp_socket_set_coalesce_ms(udp_socket *s, unsigned ms) { s->pause_ms = ms; }
 
 static void on_closed(uv_handle_t *h) {
   udp_socket *s = h->data;
+  if (--s->handles_open > 0)
+    return;
   close(s->fd);
   free(s->rbuf);
   free(s);
@@ -300,4 +371,5 @@ void udp_socket_close(udp_socket *s) {
   s->closed = true;
   uv_poll_stop(&s->poll);
   uv_close((uv_handle_t *)&s->poll, on_closed);
+  uv_close((uv_handle_t *)&s->pause, on_closed);
 }

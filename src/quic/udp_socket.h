@@ -10,6 +10,17 @@
  *  - Receives: recvmmsg into preallocated buffers, with UDP_GRO where the
  *    kernel has it (a coalesced datagram is split back at its segment size
  *    before it reaches the callback). No allocation per packet.
+ *  - Receive coalescing: once one readable event drains a bulk flow's worth
+ *    of datagrams, the next read waits a millisecond and takes everything
+ *    that piled up (interrupt moderation, done in user space). A download
+ *    otherwise wakes the loop for every few packets, and on a loaded or
+ *    virtual machine the wake-ups cost more than the packets: 100 MB over
+ *    HTTP/3 took 0.39 s of CPU with ~18k context switches, 0.16 s with
+ *    coalescing, and finished sooner. Interactive traffic never trips the
+ *    threshold. It stays off where the millisecond's arrivals could
+ *    approach the receive buffer, and for good once the kernel reports a
+ *    drop (SO_RXQ_OVFL). Chromium reads as packets come; this departs from
+ *    it for CPU.
  *  - Errors: ECONNREFUSED (ICMP port unreachable on the connected socket)
  *    is CRONC_ERR_CONNECTION_REFUSED; others map through the posix table.
  *
@@ -64,6 +75,11 @@ const struct sockaddr *udp_socket_peer_addr(const udp_socket *s, socklen_t *len)
 /* Whether GSO / GRO are in use (tests, diagnostics). */
 bool udp_socket_gso_enabled(const udp_socket *s);
 bool udp_socket_gro_enabled(const udp_socket *s);
+/* Whether receive coalescing may still engage; whether reading waits now. */
+bool udp_socket_coalescing(const udp_socket *s);
+bool udp_socket_read_paused(const udp_socket *s);
+/* How long a coalesced read waits (default 1 ms); 0 turns coalescing off. */
+void udp_socket_set_coalesce_ms(udp_socket *s, unsigned ms);
 
 /* Stops reading and callbacks and closes; the memory is freed on a later
  * loop iteration. NULL: no-op. */

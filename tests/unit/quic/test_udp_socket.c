@@ -1,6 +1,7 @@
 /* Tests of quic/udp_socket on loopback: a GSO batch arrives as separate
  * datagrams, received batches come through recvmmsg/GRO split back into
- * packets, and a port with nothing listening reports
+ * packets, a bulk burst pauses reading for a moment without losing what
+ * arrives meanwhile, and a port with nothing listening reports
  * ERR_CONNECTION_REFUSED. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -137,6 +138,109 @@ static void test_nothing_listening_is_connection_refused(void **state) {
   test_loop_run_for(&f->loop, 10);
 }
 
+/* A udp_socket and a plain socket connected to each other. */
+static udp_socket *open_pair(fixture *f, sink *rx, int *peer_fd) {
+  int probe = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in ra = {.sin_family = AF_INET};
+  ra.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t rl = sizeof ra;
+  assert_int_equal(bind(probe, (struct sockaddr *)&ra, sizeof ra), 0);
+  getsockname(probe, (struct sockaddr *)&ra, &rl);
+  udp_socket *u = NULL;
+  assert_int_equal(udp_socket_open(f->runner, (struct sockaddr *)&ra, sizeof ra, &k_cbs, rx, &u),
+                   0);
+  socklen_t sl;
+  const struct sockaddr *ua = udp_socket_local_addr(u, &sl);
+  assert_int_equal(connect(probe, ua, sl), 0);
+  *peer_fd = probe;
+  return u;
+}
+
+static void send_n(int fd, int n) {
+  uint8_t buf[1200];
+  for (int i = 0; i < n; i++) {
+    memset(buf, i, sizeof buf);
+    assert_int_equal(send(fd, buf, sizeof buf, 0), (ssize_t)sizeof buf);
+  }
+}
+
+static void test_bulk_burst_pauses_reading_and_loses_nothing(void **state) {
+  fixture *f = *state;
+  sink rx = {.want = 40};
+  int peer;
+  udp_socket *u = open_pair(f, &rx, &peer);
+  assert_true(udp_socket_coalescing(u));
+  udp_socket_set_coalesce_ms(u, 300); /* long enough to look at */
+  send_n(peer, 40);
+  usleep(50 * 1000); /* all queued before the loop looks: one readable event */
+  assert_true(test_loop_run_until(&f->loop, &rx.enough, 2000));
+  assert_int_equal(rx.datagrams, 40);
+  assert_int_equal(rx.batches, 1);
+  assert_true(udp_socket_read_paused(u));
+  /* Arrivals during the pause wait in the kernel, then come in one batch. */
+  rx.enough = false;
+  rx.want = 45;
+  send_n(peer, 5);
+  test_loop_run_for(&f->loop, 50);
+  assert_int_equal(rx.datagrams, 40);
+  assert_true(test_loop_run_until(&f->loop, &rx.enough, 2000));
+  assert_int_equal(rx.datagrams, 45);
+  assert_int_equal(rx.batches, 2);
+  for (size_t i = 0; i < 45; i++)
+    assert_int_equal(rx.sizes[i], 1200);
+  assert_false(udp_socket_read_paused(u)); /* 5 is no bulk flow: read as they come */
+  /* And reading goes on as usual. */
+  rx.enough = false;
+  rx.want = 48;
+  send_n(peer, 3);
+  usleep(50 * 1000);
+  assert_true(test_loop_run_until(&f->loop, &rx.enough, 2000));
+  assert_false(udp_socket_read_paused(u));
+  close(peer);
+  udp_socket_close(u);
+  test_loop_run_for(&f->loop, 10);
+}
+
+static void test_few_datagrams_or_coalescing_off_never_pause(void **state) {
+  fixture *f = *state;
+  sink rx = {.want = 4};
+  int peer;
+  udp_socket *u = open_pair(f, &rx, &peer);
+  send_n(peer, 4);
+  usleep(50 * 1000);
+  assert_true(test_loop_run_until(&f->loop, &rx.enough, 2000));
+  assert_false(udp_socket_read_paused(u));
+  /* Nor does a burst once coalescing is off. */
+  udp_socket_set_coalesce_ms(u, 0);
+  rx.enough = false;
+  rx.want = 44;
+  send_n(peer, 40);
+  usleep(50 * 1000);
+  assert_true(test_loop_run_until(&f->loop, &rx.enough, 2000));
+  assert_false(udp_socket_read_paused(u));
+  close(peer);
+  udp_socket_close(u);
+  test_loop_run_for(&f->loop, 10);
+}
+
+/* Closing while paused stops the wait: no callback after close, no leak. */
+static void test_close_while_paused(void **state) {
+  fixture *f = *state;
+  sink rx = {.want = 20};
+  int peer;
+  udp_socket *u = open_pair(f, &rx, &peer);
+  udp_socket_set_coalesce_ms(u, 300);
+  send_n(peer, 20);
+  usleep(50 * 1000);
+  assert_true(test_loop_run_until(&f->loop, &rx.enough, 2000));
+  assert_true(udp_socket_read_paused(u));
+  send_n(peer, 2);
+  udp_socket_close(u);
+  test_loop_run_for(&f->loop, 20);
+  assert_int_equal(rx.datagrams, 20);
+  close(peer);
+}
+
 static void test_bad_address_rejected(void **state) {
   fixture *f = *state;
   struct sockaddr_storage ss;
@@ -156,6 +260,11 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_nothing_listening_is_connection_refused, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_bad_address_rejected, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bulk_burst_pauses_reading_and_loses_nothing, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_few_datagrams_or_coalescing_off_never_pause, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_close_while_paused, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
