@@ -526,7 +526,10 @@ static void on_read(int rv, void *ud) {
     conn_die(c, err);
     return;
   }
-  conn_pump(c);
+  /* Not at once: the reads this receive completed are re-issued by tasks
+   * posted meanwhile, and reading the socket before they run would put the
+   * next bytes in the queue (a copy more) instead of the caller's buffer. */
+  conn_pump_soon(c);
 }
 
 /* ---- The http_stream ------------------------------------------------------------------ */
