@@ -156,6 +156,12 @@ static udp_socket *open_pair(fixture *f, sink *rx, int *peer_fd) {
   return u;
 }
 
+static void close_pair(fixture *f, udp_socket *u, int peer_fd) {
+  close(peer_fd);
+  udp_socket_close(u);
+  test_loop_run_for(&f->loop, 10);
+}
+
 static void send_n(int fd, int n) {
   uint8_t buf[1200];
   for (int i = 0; i < n; i++) {
@@ -164,16 +170,24 @@ static void send_n(int fd, int n) {
   }
 }
 
+/* Sends n datagrams, lets them all reach the socket (so one readable event
+ * sees them all) and runs the loop until they came through. */
+static void deliver_n(fixture *f, sink *rx, int peer, int n) {
+  rx->enough = false;
+  rx->want = rx->datagrams + (size_t)n;
+  send_n(peer, n);
+  usleep(50 * 1000);
+  assert_true(test_loop_run_until(&f->loop, &rx->enough, 2000));
+}
+
 static void test_bulk_burst_pauses_reading_and_loses_nothing(void **state) {
   fixture *f = *state;
-  sink rx = {.want = 40};
+  sink rx = {0};
   int peer;
   udp_socket *u = open_pair(f, &rx, &peer);
   assert_true(udp_socket_coalescing(u));
   udp_socket_set_coalesce_ms(u, 300); /* long enough to look at */
-  send_n(peer, 40);
-  usleep(50 * 1000); /* all queued before the loop looks: one readable event */
-  assert_true(test_loop_run_until(&f->loop, &rx.enough, 2000));
+  deliver_n(f, &rx, peer, 40);
   assert_int_equal(rx.datagrams, 40);
   assert_int_equal(rx.batches, 1);
   assert_true(udp_socket_read_paused(u));
@@ -190,49 +204,33 @@ static void test_bulk_burst_pauses_reading_and_loses_nothing(void **state) {
     assert_int_equal(rx.sizes[i], 1200);
   assert_false(udp_socket_read_paused(u)); /* 5 is no bulk flow: read as they come */
   /* And reading goes on as usual. */
-  rx.enough = false;
-  rx.want = 48;
-  send_n(peer, 3);
-  usleep(50 * 1000);
-  assert_true(test_loop_run_until(&f->loop, &rx.enough, 2000));
+  deliver_n(f, &rx, peer, 3);
   assert_false(udp_socket_read_paused(u));
-  close(peer);
-  udp_socket_close(u);
-  test_loop_run_for(&f->loop, 10);
+  close_pair(f, u, peer);
 }
 
 static void test_few_datagrams_or_coalescing_off_never_pause(void **state) {
   fixture *f = *state;
-  sink rx = {.want = 4};
+  sink rx = {0};
   int peer;
   udp_socket *u = open_pair(f, &rx, &peer);
-  send_n(peer, 4);
-  usleep(50 * 1000);
-  assert_true(test_loop_run_until(&f->loop, &rx.enough, 2000));
+  deliver_n(f, &rx, peer, 4);
   assert_false(udp_socket_read_paused(u));
   /* Nor does a burst once coalescing is off. */
   udp_socket_set_coalesce_ms(u, 0);
-  rx.enough = false;
-  rx.want = 44;
-  send_n(peer, 40);
-  usleep(50 * 1000);
-  assert_true(test_loop_run_until(&f->loop, &rx.enough, 2000));
+  deliver_n(f, &rx, peer, 40);
   assert_false(udp_socket_read_paused(u));
-  close(peer);
-  udp_socket_close(u);
-  test_loop_run_for(&f->loop, 10);
+  close_pair(f, u, peer);
 }
 
 /* Closing while paused stops the wait: no callback after close, no leak. */
 static void test_close_while_paused(void **state) {
   fixture *f = *state;
-  sink rx = {.want = 20};
+  sink rx = {0};
   int peer;
   udp_socket *u = open_pair(f, &rx, &peer);
   udp_socket_set_coalesce_ms(u, 300);
-  send_n(peer, 20);
-  usleep(50 * 1000);
-  assert_true(test_loop_run_until(&f->loop, &rx.enough, 2000));
+  deliver_n(f, &rx, peer, 20);
   assert_true(udp_socket_read_paused(u));
   send_n(peer, 2);
   udp_socket_close(u);
