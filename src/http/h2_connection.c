@@ -66,7 +66,8 @@ typedef struct h2_altsvc_item {
 
 struct h2_conn {
   base_runner *runner;
-  bool resume_posted; /* a yielded read loop is waiting in the task queue */
+  bool resume_posted; /* a pump (a yielded read loop, or writes put off by
+                         conn_pump_soon) is waiting in the task queue */
   stream_socket *sock;
   h2_session *session;
   h2_conn_unusable_fn on_unusable;

@@ -27,9 +27,7 @@ struct udp_socket {
   int fd;
   bool closed;
   bool paused;
-  bool coalesce;     /* off for good once the kernel dropped a datagram */
-  unsigned pause_ms; /* UDP_COALESCE_MS; 0: never */
-  uint32_t drops;    /* the kernel's drop counter (SO_RXQ_OVFL), last seen */
+  unsigned pause_ms; /* UDP_COALESCE_MS; 0 (for good after a kernel drop): never */
   size_t rcvbuf;     /* SO_RCVBUF as granted (the kernel's accounting size) */
   bool want_write;
   bool gso;
@@ -92,10 +90,8 @@ static void do_read(udp_socket *s);
 
 static void on_pause_end(uv_timer_t *t) {
   udp_socket *s = t->data;
-  s->paused = false;
-  if (s->closed)
-    return;
-  do_read(s); /* what piled up, now: no extra trip through epoll */
+  s->paused = false; /* closing stopped the timer: s is open here */
+  do_read(s);        /* what piled up, now: no extra trip through epoll */
   if (!s->closed)
     update_poll(s);
 }
@@ -106,7 +102,7 @@ static void on_pause_end(uv_timer_t *t) {
  * to spare, so a flow that fills an eighth of it per event is read at once,
  * as is any flow on a socket that has seen a drop. */
 static void maybe_pause(udp_socket *s, int datagrams, size_t bytes) {
-  if (!s->coalesce || !s->pause_ms || datagrams < UDP_COALESCE_DATAGRAMS || bytes > s->rcvbuf / 8)
+  if (!s->pause_ms || datagrams < UDP_COALESCE_DATAGRAMS || bytes > s->rcvbuf / 8)
     return;
   s->paused = true;
   update_poll(s);
@@ -120,12 +116,7 @@ static void read_cmsgs(udp_socket *s, struct msghdr *h, size_t *seg) {
       memcpy(&v, CMSG_DATA(c), sizeof v);
       *seg = v > 0 ? (size_t)v : 0;
     } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-      uint32_t d;
-      memcpy(&d, CMSG_DATA(c), sizeof d);
-      if (d != s->drops) {
-        s->drops = d;
-        s->coalesce = false; /* the buffer overflowed: read as packets come */
-      }
+      s->pause_ms = 0; /* the kernel attaches it once it dropped: read as packets come */
     }
   }
 }
@@ -227,8 +218,8 @@ int udp_socket_open(base_runner *r, const struct sockaddr *peer, socklen_t peer_
   int one = 1;
   s->gro = setsockopt(s->fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
   /* Coalescing only where a drop would be seen. */
-  s->coalesce = setsockopt(s->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) == 0;
-  s->pause_ms = UDP_COALESCE_MS;
+  if (setsockopt(s->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) == 0)
+    s->pause_ms = UDP_COALESCE_MS;
   s->gso = true; /* tried on the first multi-packet send */
   if (connect(s->fd, peer, peer_len) != 0) {
     int err = map_errno(errno);
@@ -352,7 +343,7 @@ const struct sockaddr *udp_socket_peer_addr(const udp_socket *s, socklen_t *len)
 
 bool udp_socket_gso_enabled(const udp_socket *s) { return s->gso; }
 bool udp_socket_gro_enabled(const udp_socket *s) { return s->gro; }
-bool udp_socket_coalescing(const udp_socket *s) { return s->coalesce; }
+bool udp_socket_coalescing(const udp_socket *s) { return s->pause_ms != 0; }
 bool udp_socket_read_paused(const udp_socket *s) { return s->paused; }
 void udp_socket_set_coalesce_ms(udp_socket *s, unsigned ms) { s->pause_ms = ms; }
 
