@@ -3,7 +3,8 @@
  * over real TLS on loopback: which frames reach the owner's callback with
  * which origin (Chromium's SpdySession::OnAltSvc rules), which are ignored
  * with a NetLog reason, and that the connection keeps serving requests
- * after ignored or malformed frames. */
+ * after ignored or malformed frames. Also, on the same harness: requests
+ * started in one task are written after it, together. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -500,6 +501,49 @@ static void test_release_clears_the_callback(void **state) {
   assert_int_equal(count_events(f, NETLOG_TYPE_HTTP2_SESSION_RECV_ALTSVC), 1);
 }
 
+/* ---- writes ------------------------------------------------------------------- */
+
+/* Chromium's SpdySession::MaybePostWriteLoop: a request's frames go out once
+ * the running task is over, so requests started together leave together
+ * instead of one write each. */
+static void test_requests_started_together_are_written_after_the_task(void **state) {
+  fixture *f = *state;
+  start(f, NULL, 0, 0, false);
+  test_loop_run_for(&f->loop, 50); /* preface and SETTINGS exchanged */
+  enum { N = 10 };
+  char spec[128];
+  snprintf(spec, sizeof spec, "https://localhost:%u/w", h2_origin_port(f->origin));
+  url u;
+  assert_int_equal(url_parse(spec, strlen(spec), &u), 0);
+  http_request_info req = {.url = &u, .method = "GET", .allow_http2 = true};
+  http_stream *hs[N];
+  io_result r = {0};
+  for (int i = 0; i < N; i++) {
+    hs[i] = h2_conn_new_stream(f->conn);
+    assert_non_null(hs[i]);
+    assert_int_equal(hs[i]->vt->send_request(hs[i], &req, on_http_io, &r), CRONC_OK);
+  }
+  int64_t sent, received;
+  for (int i = 0; i < N; i++) {
+    hs[i]->vt->byte_counts(hs[i], &sent, &received);
+    assert_int_equal(sent, 0); /* nothing written inside the task */
+  }
+  uv_run(&f->loop, UV_RUN_NOWAIT); /* the task queue's next turn */
+  for (int i = 0; i < N; i++) {
+    hs[i]->vt->byte_counts(hs[i], &sent, &received);
+    assert_true(sent > 0);
+  }
+  for (int i = 0; i < N; i++) {
+    memset(&r, 0, sizeof r);
+    assert_int_equal(wait_io(f, hs[i]->vt->read_response_headers(hs[i], on_http_io, &r), &r), 0);
+    assert_int_equal(hs[i]->vt->response_headers(hs[i])->status, 200);
+    hs[i]->vt->close(hs[i], false);
+  }
+  url_free(&u);
+  assert_int_equal(h2_origin_connections(f->origin), 1);
+  assert_int_equal(h2_origin_requests_on(f->origin, 0), N);
+}
+
 int main(void) {
   /* The loop runs on this thread: a write to a socket the peer closed
    * must fail with EPIPE, not kill the test (cronc's own network thread
@@ -529,6 +573,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_callback_may_release_the_connection, setup, teardown),
       cmocka_unit_test_setup_teardown(test_release_clears_the_callback, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_requests_started_together_are_written_after_the_task,
+                                      setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
