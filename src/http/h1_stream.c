@@ -392,7 +392,11 @@ static int read_body(h1_stream *s) {
       s->body_done = true;
       return 0;
     }
-    /* Nothing buffered: read straight into the caller's buffer. */
+    /* Nothing buffered: read straight into the caller's buffer. The rest
+     * of a Content-Length body is certain to come (stream_socket_expect). */
+    int64_t cl = h1_parser_content_length(s->parser);
+    uint64_t got = h1_parser_body_bytes(s->parser);
+    stream_socket_expect(s->sock, cl >= 0 && (uint64_t)cl > got ? (uint64_t)cl - got : 0);
     s->rpos = 0;
     s->reading_into_user = true;
     int rv = stream_socket_read(s->sock, s->user_buf, s->user_len, on_body_read, s);

@@ -474,6 +474,7 @@ static void conn_pump(h2_conn *c) {
     if (err != CRONC_OK)
       break;
     if (!c->reading && h2_session_want_read(c->session)) {
+      stream_socket_expect(c->sock, h2_session_expected_bytes(c->session));
       int rv = stream_socket_read(c->sock, c->rbuf, H2_CONN_READ_BUF, on_read, c);
       if (rv == CRONC_ERR_IO_PENDING) {
         c->reading = true;

@@ -47,6 +47,10 @@ struct h2_stream {
   nghttp2_rcbuf **hdrs; /* name, value pairs of the header block in progress */
   size_t hdr_n, hdr_cap;
   uint64_t unconsumed;
+  /* The final response's Content-Length minus DATA received; -1 unknown.
+   * A promise only once DATA flows (HEAD and 304 carry a length, no body). */
+  int64_t body_left;
+  bool data_seen;
   /* Upload. */
   uint64_t batch_gen;
   h2_slice pending_body;
@@ -485,8 +489,22 @@ static int cb_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
   if (st) {
     stream_drop_headers(st);
     st->cur_status = 0;
+    st->body_left = -1;
   }
   return 0;
+}
+
+/* A Content-Length value of digits only, or -1. */
+static int64_t parse_length(nghttp2_vec v) {
+  if (v.len == 0 || v.len > 18)
+    return -1;
+  int64_t n = 0;
+  for (size_t i = 0; i < v.len; i++) {
+    if (v.base[i] < '0' || v.base[i] > '9')
+      return -1;
+    n = n * 10 + (v.base[i] - '0');
+  }
+  return n;
 }
 
 static int cb_header(nghttp2_session *ng, const nghttp2_frame *frame, nghttp2_rcbuf *name,
@@ -516,6 +534,8 @@ static int cb_header(nghttp2_session *ng, const nghttp2_frame *frame, nghttp2_rc
     }
     return 0; /* other pseudo headers are validated by nghttp2 and dropped */
   }
+  if (n.len == 14 && memcmp(n.base, "content-length", 14) == 0 && st->cur_status >= 200)
+    st->body_left = st->body_left == -1 ? parse_length(v) : -2; /* twice: no promise */
   if (st->hdr_n + 2 > st->hdr_cap) {
     size_t cap = st->hdr_cap ? st->hdr_cap * 2 : 32;
     nghttp2_rcbuf **h = realloc(st->hdrs, cap * sizeof(*h));
@@ -726,6 +746,9 @@ static int cb_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t stream_id, 
     return 0;
   }
   st->unconsumed += len;
+  st->data_seen = true;
+  if (st->body_left >= 0)
+    st->body_left = st->body_left > (int64_t)len ? st->body_left - (int64_t)len : 0;
   if (netlog_is_capturing(s->nl))
     nl_event(s, NETLOG_TYPE_HTTP2_SESSION_RECV_DATA, "{\"stream_id\":%d,\"size\":%zu}",
              (int)stream_id, len);
@@ -1070,6 +1093,22 @@ bool h2_session_want_write(const h2_session *s) {
   return nghttp2_session_want_write(s->ng) != 0;
 }
 
+uint64_t h2_session_expected_bytes(const h2_session *s) {
+  if (!s || s->error || s->n_active == 0)
+    return 0;
+  uint64_t sum = 0;
+  for (const h2_stream *st = s->active.head; st; st = st->next) {
+    if (!st->data_seen || st->body_left < 0)
+      return 0; /* this stream's next bytes may be all there is */
+    int32_t w = nghttp2_session_get_stream_local_window_size(s->ng, st->id);
+    uint64_t cap = w > 0 ? (uint64_t)w : 0;
+    sum += (uint64_t)st->body_left < cap ? (uint64_t)st->body_left : cap;
+  }
+  int32_t conn = nghttp2_session_get_local_window_size(s->ng);
+  uint64_t cw = conn > 0 ? (uint64_t)conn : 0;
+  return sum < cw ? sum : cw;
+}
+
 bool h2_session_want_read(const h2_session *s) {
   if (!s || s->error)
     return false;
@@ -1178,6 +1217,7 @@ int h2_session_submit(h2_session *s, const h2_request *req, const h2_stream_call
   st->s = s;
   st->cb = *cb;
   st->user_data = user_data;
+  st->body_left = -1;
   st->priority = ((int)req->priority >= 0 && (int)req->priority < H2_PRIORITY_COUNT)
                      ? req->priority
                      : H2_PRIORITY_LOWEST;

@@ -182,6 +182,12 @@ int h2_session_send_next(h2_session *s, h2_slice *out, size_t max);
  * the connection. */
 bool h2_session_want_write(const h2_session *s);
 bool h2_session_want_read(const h2_session *s);
+/* Bytes the peer is certain to send without hearing from us: for every
+ * active stream, once its body flows, the rest of its Content-Length within
+ * the stream's receive window, capped by the connection's window. 0 when
+ * any active stream has no such promise (awaiting headers, no length), so a
+ * small reply is never held back. For stream_socket_expect(). */
+uint64_t h2_session_expected_bytes(const h2_session *s);
 
 /* Starts a request, or queues it while the peer's MAX_CONCURRENT_STREAMS is
  * reached (started in priority order as streams close, like Chromium's

@@ -82,6 +82,11 @@ void stream_socket_connection_info(const stream_socket *s, socket_connection_inf
 
 const char *stream_socket_alpn(const stream_socket *s) { return s ? s->vt->alpn(s) : ""; }
 
+void stream_socket_expect(stream_socket *s, uint64_t bytes) {
+  if (s && s->vt->expect)
+    s->vt->expect(s, bytes);
+}
+
 size_t socket_iovec_total(const socket_iovec *iov, size_t n) {
   size_t total = 0;
   for (size_t i = 0; i < n; i++) {

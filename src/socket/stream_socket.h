@@ -85,6 +85,8 @@ typedef struct stream_socket_vtable {
   int (*local_address)(const stream_socket *s, struct sockaddr_storage *out);
   void (*connection_info)(const stream_socket *s, socket_connection_info *out);
   const char *(*alpn)(const stream_socket *s); /* never NULL; "" when none */
+  /* Optional (NULL: ignored). See stream_socket_expect(). */
+  void (*expect)(stream_socket *s, uint64_t bytes);
 } stream_socket_vtable;
 
 /* Implementations embed this as their first member. */
@@ -114,6 +116,16 @@ void stream_socket_connection_info(const stream_socket *s, socket_connection_inf
 /* The negotiated ALPN protocol ("h2", "http/1.1") or "" (none / plain TCP).
  * Valid while s lives. */
 const char *stream_socket_alpn(const stream_socket *s);
+
+/* A promise from the protocol above: the peer will send at least `bytes`
+ * more bytes of this stream without waiting for anything from us (the rest
+ * of a Content-Length body, within the flow-control window); 0 = no
+ * promise. It replaces the previous promise and shrinks by itself as bytes
+ * are read. Layers may use it to take more data per wake-up (TCP raises
+ * SO_RCVLOWAT for bulk flows: tcp_socket.h); it never changes what a read
+ * returns. Promise only what is certain: a layer may wait for that many
+ * bytes (bounded by a short timer). */
+void stream_socket_expect(stream_socket *s, uint64_t bytes);
 
 /* Sum of the slice lengths; SIZE_MAX on overflow. */
 size_t socket_iovec_total(const socket_iovec *iov, size_t n);

@@ -11,9 +11,22 @@
 /* Slices passed to one writev() call. */
 #define TCP_IOV_BATCH 64
 
+/* Receive low-water mark (tcp_socket.h). A wait that follows a wake-up which
+ * read at least TCP_LOWAT_BULK bytes marks a bulk flow; the mark is the
+ * promised bytes, at most TCP_LOWAT_MAX (4 read-ahead buffers: 256 KiB
+ * measured as well as 1 MiB), and never below TCP_LOWAT_MIN (a smaller
+ * promise is not worth two setsockopt calls). TCP_LOWAT_WAIT_MS bounds how
+ * long arrived bytes may sit in the kernel for a slow sender. */
+#define TCP_LOWAT_BULK    (64 * 1024)
+#define TCP_LOWAT_MIN     (64 * 1024)
+#define TCP_LOWAT_MAX     (256 * 1024)
+#define TCP_LOWAT_WAIT_MS 1
+
 struct tcp_socket {
   stream_socket base; /* first: the stream_socket view */
   uv_tcp_t handle;
+  uv_timer_t lowat_timer; /* bounds a wait under a raised SO_RCVLOWAT */
+  int handles_open;       /* handle and lowat_timer, until both close */
   const base_clock *clock;
   int fd;
   bool connected; /* connected and not disconnected */
@@ -29,6 +42,14 @@ struct tcp_socket {
   void *read_ud;
   uint8_t *read_buf;
   size_t read_len;
+
+  /* Receive low-water mark: the promise (stream_socket_expect) minus what
+   * was read since, bytes read since the last wait began, and the value in
+   * force (1 = the kernel's default). lowat_off: setsockopt failed once. */
+  uint64_t expect;
+  uint64_t since_wait;
+  int lowat;
+  bool lowat_off;
 
   /* The pending write (the part that did not fit at once). */
   uv_write_t write_req;
@@ -53,12 +74,16 @@ int tcp_socket_new(base_runner *r, const base_clock *clock, tcp_socket **out) {
   s->base.vt = &tcp_vtable;
   s->clock = clock ? clock : base_clock_system();
   s->fd = -1;
+  s->lowat = 1;
   int rc = uv_tcp_init(base_runner_loop(r), &s->handle);
   if (rc) {
     free(s);
     return CRONC_ERR_INSUFFICIENT_RESOURCES;
   }
   s->handle.data = s;
+  uv_timer_init(base_runner_loop(r), &s->lowat_timer); /* cannot fail */
+  s->lowat_timer.data = s;
+  s->handles_open = 2;
   *out = s;
   return CRONC_OK;
 }
@@ -99,11 +124,56 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   buf->len = s->read_buf ? s->read_len : 0;
 }
 
+/* ---- receive low-water mark -------------------------------------------- */
+
+/* Sets SO_RCVLOWAT; on failure the feature stays off for this socket. */
+static void set_lowat(tcp_socket *s, int value) {
+  if (setsockopt(s->fd, SOL_SOCKET, SO_RCVLOWAT, &value, sizeof value) != 0) {
+    s->lowat_off = true;
+    return;
+  }
+  s->lowat = value;
+}
+
+/* The wait for a slow sender has lasted long enough: back to waking on any
+ * byte. Lowering SO_RCVLOWAT makes the kernel signal readability at once
+ * when bytes are queued (tcp_set_rcvlowat), so the pending read completes
+ * through libuv as usual. */
+static void on_lowat_timeout(uv_timer_t *t) {
+  tcp_socket *s = t->data;
+  if (s->connected && s->lowat > 1)
+    set_lowat(s, 1);
+}
+
+/* Before a read waits: raise the mark for a bulk flow with a promise, drop
+ * it otherwise. */
+static void prepare_wait(tcp_socket *s) {
+  int want = 1;
+  if (!s->lowat_off && s->since_wait >= TCP_LOWAT_BULK && s->expect >= TCP_LOWAT_MIN)
+    want = s->expect < TCP_LOWAT_MAX ? (int)s->expect : TCP_LOWAT_MAX;
+  s->since_wait = 0;
+  if (want != s->lowat)
+    set_lowat(s, want);
+  if (s->lowat > 1)
+    uv_timer_start(&s->lowat_timer, on_lowat_timeout, TCP_LOWAT_WAIT_MS, 0);
+}
+
+static void count_read(tcp_socket *s, size_t n) {
+  s->ever_used = true;
+  s->since_wait += n;
+  s->expect = s->expect > n ? s->expect - n : 0;
+}
+
+static void tcp_expect(stream_socket *ss, uint64_t bytes) { from_stream(ss)->expect = bytes; }
+
+int tcp_socket_rcvlowat(const tcp_socket *s) { return s->lowat; }
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   tcp_socket *s = stream->data;
   if (nread == 0)
     return; /* EAGAIN: keep waiting */
   uv_read_stop(stream);
+  uv_timer_stop(&s->lowat_timer);
   socket_io_fn cb = s->read_cb;
   void *ud = s->read_ud;
   bool if_ready = s->read_buf == NULL;
@@ -112,7 +182,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     return;
   int result;
   if (nread > 0) {
-    s->ever_used = true;
+    count_read(s, (size_t)nread);
     result = (int)nread;
   } else if (nread == UV_EOF) {
     result = 0;
@@ -137,19 +207,21 @@ static int read_common(tcp_socket *s, uint8_t *buf, size_t len, socket_io_fn cb,
     n = recv(s->fd, buf, len, MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
   if (n > 0) {
-    s->ever_used = true;
+    count_read(s, (size_t)n);
     return (int)n;
   }
   if (n == 0)
     return 0;
   if (errno != EAGAIN && errno != EWOULDBLOCK)
     return socket_map_system_error(errno);
+  prepare_wait(s);
   s->read_cb = cb;
   s->read_ud = ud;
   s->read_buf = if_ready ? NULL : buf;
   s->read_len = if_ready ? 0 : len;
   int rc = uv_read_start((uv_stream_t *)&s->handle, on_alloc, on_read);
   if (rc) {
+    uv_timer_stop(&s->lowat_timer);
     clear_read(s);
     return socket_map_system_error(rc);
   }
@@ -169,6 +241,7 @@ static void tcp_cancel_read_if_ready(stream_socket *ss) {
   tcp_socket *s = from_stream(ss);
   if (s->read_cb && !s->read_buf) {
     uv_read_stop((uv_stream_t *)&s->handle);
+    uv_timer_stop(&s->lowat_timer);
     clear_read(s);
   }
 }
@@ -298,6 +371,8 @@ static int tcp_writev(stream_socket *ss, const socket_iovec *iov, size_t n, sock
 
 static void on_close(uv_handle_t *h) {
   tcp_socket *s = h->data;
+  if (--s->handles_open > 0)
+    return;
   s->closed = true;
   if (s->free_requested)
     free(s);
@@ -312,6 +387,7 @@ static void tcp_disconnect(stream_socket *ss) {
   if (!s->closing) {
     s->closing = true;
     uv_close((uv_handle_t *)&s->handle, on_close);
+    uv_close((uv_handle_t *)&s->lowat_timer, on_close);
   }
 }
 
@@ -388,4 +464,5 @@ static const stream_socket_vtable tcp_vtable = {
     .local_address = tcp_local_address,
     .connection_info = tcp_connection_info,
     .alpn = tcp_alpn,
+    .expect = tcp_expect,
 };

@@ -58,6 +58,7 @@ typedef struct tls_socket {
   size_t read_len;
   int deferred_rc; /* an end or error met after bytes were returned */
   bool has_deferred;
+  uint64_t expect; /* plaintext promised from above (stream_socket_expect) */
 
   uint8_t *ra;           /* read-ahead of ciphertext */
   size_t ra_pos, ra_len; /* unread bytes are ra[ra_pos .. ra_pos + ra_len) */
@@ -93,6 +94,9 @@ static void on_readable(int result, void *ud);
 static void on_written(int result, void *ud);
 
 #define TLS_READ_AHEAD 65536
+/* The largest TLSCiphertext fragment (RFC 8446 5.2: 2^14 + 256; TLS 1.2
+ * allows 2^14 + 2048) plus its header. */
+#define TLS_RECORD_SLACK (16384 + 2048 + 5)
 
 static ssize_t pull_result(tls_socket *s, int rc);
 
@@ -107,6 +111,11 @@ static ssize_t pull(gnutls_transport_ptr_t p, void *buf, size_t len) {
     return -1;
   }
   if (s->ra_len == 0) {
+    /* The promise in ciphertext still to come from the transport: at least
+     * the promised plaintext not yet decrypted, less one record that may be
+     * half read inside GnuTLS (records only add bytes to the plaintext). */
+    uint64_t held = gnutls_record_check_pending(s->session) + TLS_RECORD_SLACK;
+    stream_socket_expect(s->transport, s->expect > held ? s->expect - held : 0);
     int n = stream_socket_read_if_ready(s->transport, s->ra, TLS_READ_AHEAD, on_readable, s);
     if (n > 0) {
       s->ra_pos = 0;
@@ -397,6 +406,7 @@ static int read_record(tls_socket *s, uint8_t *buf, size_t len) {
     ssize_t r = gnutls_record_recv(s->session, buf, len);
     if (r > 0) {
       s->ever_used = true;
+      s->expect = s->expect > (uint64_t)r ? s->expect - (uint64_t)r : 0;
       return (int)r;
     }
     if (r == 0)
@@ -725,6 +735,9 @@ static void tls_connection_info(const stream_socket *ss, socket_connection_info 
 
 static const char *tls_alpn(const stream_socket *ss) { return from_stream(ss)->alpn; }
 
+/* Kept in plaintext; pull() hands the transport its ciphertext share. */
+static void tls_expect(stream_socket *ss, uint64_t bytes) { from_stream(ss)->expect = bytes; }
+
 unsigned tls_socket_cert_status(const stream_socket *ss) {
   return tls_socket_is_tls(ss) ? from_stream(ss)->cert_status : 0;
 }
@@ -764,4 +777,5 @@ static const stream_socket_vtable tls_vtable = {
     .local_address = tls_local_address,
     .connection_info = tls_connection_info,
     .alpn = tls_alpn,
+    .expect = tls_expect,
 };
