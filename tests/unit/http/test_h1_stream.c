@@ -28,13 +28,26 @@ typedef struct fake_sock {
   /* release */
   bool released;
   bool reusable;
+  /* stream_socket_expect: the promise in force, the largest seen, and
+   * whether a read ever found it larger than what was left to send. */
+  uint64_t promise, max_promise;
+  bool broken_promise;
 } fake_sock;
+
+static void fk_expect(stream_socket *s, uint64_t bytes) {
+  fake_sock *f = (fake_sock *)s;
+  f->promise = bytes;
+  if (bytes > f->max_promise)
+    f->max_promise = bytes;
+}
 
 static int fk_read(stream_socket *s, uint8_t *buf, size_t len, socket_io_fn cb, void *ud) {
   (void)cb;
   (void)ud;
   fake_sock *f = (fake_sock *)s;
   size_t left = f->input_len - f->pos;
+  if (f->promise > left)
+    f->broken_promise = true;
   if (left == 0)
     return 0;
   size_t n = len < left ? len : left;
@@ -42,6 +55,7 @@ static int fk_read(stream_socket *s, uint8_t *buf, size_t len, socket_io_fn cb, 
     n = f->step;
   memcpy(buf, f->input + f->pos, n);
   f->pos += n;
+  f->promise = f->promise > n ? f->promise - n : 0;
   return (int)n;
 }
 
@@ -60,8 +74,11 @@ static int fk_writev(stream_socket *s, const socket_iovec *iov, size_t n, socket
 
 static void fk_disconnect(stream_socket *s) { ((fake_sock *)s)->disconnected = true; }
 
-static const stream_socket_vtable fake_vt = {
-    .name = "fake", .read = fk_read, .writev = fk_writev, .disconnect = fk_disconnect};
+static const stream_socket_vtable fake_vt = {.name = "fake",
+                                             .read = fk_read,
+                                             .writev = fk_writev,
+                                             .disconnect = fk_disconnect,
+                                             .expect = fk_expect};
 
 static void on_release(void *ud, stream_socket *sock, bool reusable) {
   (void)sock;
@@ -158,6 +175,33 @@ static void content_length_body_any_slicing_any_buffer(void **state) {
       assert_true(r.sock.reusable);
       run_free(&r);
     }
+}
+
+/* Body reads promise the socket the rest of a Content-Length body (so TCP
+ * may wait for more per wake-up), never more than the server will send. */
+static void content_length_rest_is_promised_to_the_socket(void **state) {
+  (void)state;
+  const size_t body = 100000;
+  const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n";
+  char *resp = malloc(strlen(head) + body + 1);
+  strcpy(resp, head);
+  memset(resp + strlen(head), 'b', body);
+  resp[strlen(head) + body] = 0;
+  run r;
+  run_init(&r, resp, 1000, false);
+  assert_int_equal(run_all(&r, 4096), 0);
+  assert_int_equal(r.body.len, body);
+  assert_false(r.sock.broken_promise);
+  assert_true(r.sock.max_promise >= body - 4096 && r.sock.max_promise <= body);
+  r.st->vt->close(r.st, false);
+  run_free(&r);
+  free(resp);
+
+  run_init(&r, CHUNKED_RESPONSE, 1, false);
+  assert_int_equal(run_all(&r, 3), 0);
+  assert_int_equal(r.sock.max_promise, 0); /* no length: no promise */
+  r.st->vt->close(r.st, false);
+  run_free(&r);
 }
 
 static void chunked_body_any_slicing_any_buffer(void **state) {
@@ -440,6 +484,7 @@ int main(void) {
       cmocka_unit_test(request_head_is_written_once),
       cmocka_unit_test(content_length_body_any_slicing_any_buffer),
       cmocka_unit_test(chunked_body_any_slicing_any_buffer),
+      cmocka_unit_test(content_length_rest_is_promised_to_the_socket),
       cmocka_unit_test(interim_100_continue_is_skipped),
       cmocka_unit_test(no_content_has_no_body_and_stays_reusable),
       cmocka_unit_test(connection_close_is_not_reused),

@@ -3,6 +3,9 @@
  * (no sockets, no sleeping). The server's behaviour is chosen by the request
  * path:
  *   /bytes/N        200 with an N-byte body
+ *   /len/N          the same with content-length: N
+ *   /lenwait/N      200 with content-length: N, body only once the test
+ *                   calls srv_respond()
  *   /rst/C          RST_STREAM with error code C before any headers
  *   /rstafter/C     200 headers, then RST_STREAM C
  *   /interim        103, then 200 "ok"
@@ -95,6 +98,28 @@ static void srv_send_bytes(srv *sv, srv_stream *ss, uint64_t n) {
   nghttp2_submit_response(sv->ng, ss->id, h, 3, &dp);
 }
 
+static void srv_send_length(srv *sv, srv_stream *ss, uint64_t n, bool body) {
+  char len[24];
+  int l = snprintf(len, sizeof(len), "%llu", (unsigned long long)n);
+  nghttp2_nv h[] = {NV(":status", "200"),
+                    {(uint8_t *)"content-length", (uint8_t *)len, 14, (size_t)l, 0}};
+  ss->body_left = n;
+  if (!body) {
+    nghttp2_submit_headers(sv->ng, 0, ss->id, NULL, h, 2, NULL);
+    return;
+  }
+  nghttp2_data_provider dp = {.source.ptr = ss, .read_callback = srv_read_bytes};
+  nghttp2_submit_response(sv->ng, ss->id, h, 2, &dp);
+}
+
+/* The body of a /lenwait/N stream. */
+static void srv_send_body(srv *sv, int32_t id) {
+  srv_stream *ss = nghttp2_session_get_stream_user_data(sv->ng, id);
+  assert_non_null(ss);
+  nghttp2_data_provider dp = {.source.ptr = ss, .read_callback = srv_read_bytes};
+  assert_int_equal(nghttp2_submit_data(sv->ng, NGHTTP2_FLAG_END_STREAM, id, &dp), 0);
+}
+
 static void srv_respond(srv *sv, int32_t id, uint64_t n) {
   srv_stream *ss = nghttp2_session_get_stream_user_data(sv->ng, id);
   assert_non_null(ss);
@@ -105,6 +130,10 @@ static void srv_handle(srv *sv, srv_stream *ss) {
   const char *p = ss->path;
   if (strncmp(p, "/bytes/", 7) == 0) {
     srv_send_bytes(sv, ss, strtoull(p + 7, NULL, 10));
+  } else if (strncmp(p, "/len/", 5) == 0) {
+    srv_send_length(sv, ss, strtoull(p + 5, NULL, 10), true);
+  } else if (strncmp(p, "/lenwait/", 9) == 0) {
+    srv_send_length(sv, ss, strtoull(p + 9, NULL, 10), false);
   } else if (strncmp(p, "/rst/", 5) == 0) {
     nghttp2_submit_rst_stream(sv->ng, 0, ss->id, (uint32_t)atoi(p + 5));
   } else if (strncmp(p, "/rstafter/", 10) == 0) {
@@ -728,6 +757,76 @@ static void test_consume_below_half_window_sends_no_window_update(void **state) 
   world_free(&w);
 }
 
+/* h2_session_expected_bytes: what the connection promises the socket layer
+ * (stream_socket_expect) must be bytes the server does send unprompted. */
+static void test_expected_bytes_are_sent_without_prompting(void **state) {
+  world w;
+  world_init(&w, 100, NULL, NULL);
+  const uint64_t total = 20 * 1000 * 1000;
+  const uint64_t window = 6 * 1024 * 1024;
+  result r = {0};
+  h2_stream *st = get(&w, "/len/20000000", &r, H2_PRIORITY_MEDIUM);
+  assert_int_equal(h2_session_expected_bytes(w.c), 0); /* awaiting headers */
+  pump(&w);
+  assert_int_equal(r.body_len, window);
+  assert_int_equal(h2_session_expected_bytes(w.c), 0); /* the window is used up */
+  uint64_t consumed = 0;
+  int promised = 0;
+  while (!r.closed) {
+    uint64_t n = r.body_len - consumed;
+    if (n > 1024 * 1024)
+      n = 1024 * 1024;
+    h2_stream_consumed(st, (size_t)n);
+    consumed += n;
+    uint64_t e = h2_session_expected_bytes(w.c);
+    uint64_t before = r.body_len;
+    pump(&w);
+    assert_true(r.body_len - before >= e); /* the promise is kept */
+    promised += e > 0;
+  }
+  assert_int_equal(r.body_len, total);
+  assert_true(promised > 0);
+  assert_int_equal(h2_session_expected_bytes(w.c), 0);
+  world_free(&w);
+}
+
+/* A stream without a promise (awaiting headers, headers but no DATA yet, no
+ * content-length) makes the whole connection promise nothing, so its small
+ * reply is never held back behind another stream's bulk. */
+static void test_a_stream_without_a_length_voids_the_promise(void **state) {
+  world w;
+  world_init(&w, 100, NULL, NULL);
+  result big = {0};
+  h2_stream *st = get(&w, "/len/20000000", &big, H2_PRIORITY_MEDIUM);
+  pump(&w);
+  h2_stream_consumed(st, 4 * 1024 * 1024); /* reopens the window */
+  assert_true(h2_session_expected_bytes(w.c) >= 3 * 1024 * 1024);
+
+  result wait = {.consume_all = true};
+  get(&w, "/lenwait/1000", &wait, H2_PRIORITY_MEDIUM);
+  assert_int_equal(h2_session_expected_bytes(w.c), 0); /* awaiting headers */
+  pump(&w);
+  assert_int_equal(wait.status, 200);
+  assert_int_equal(h2_session_expected_bytes(w.c), 0); /* a length, no DATA yet */
+  assert_non_null(wait.st);
+  srv_send_body(w.sv, h2_stream_id(wait.st));
+  pump(&w);
+  assert_true(wait.closed);
+  assert_int_equal(wait.body_len, 1000);
+
+  h2_stream_consumed(st, 4 * 1024 * 1024);
+  assert_true(h2_session_expected_bytes(w.c) > 0);
+  result nolen = {0};
+  get(&w, "/bytes/20000000", &nolen, H2_PRIORITY_MEDIUM);
+  pump(&w);
+  assert_true(nolen.body_len > 0 && !nolen.closed);
+  assert_int_equal(h2_session_expected_bytes(w.c), 0); /* DATA, but no length */
+  h2_stream_cancel(st);
+  h2_stream_cancel(nolen.st);
+  pump(&w);
+  world_free(&w);
+}
+
 typedef struct rst_case {
   uint32_t code;
   int want;
@@ -1161,6 +1260,8 @@ int main(void) {
       cmocka_unit_test(test_100_streams_respect_server_max_concurrent_10),
       cmocka_unit_test(test_slow_consumer_bounds_buffering_by_windows),
       cmocka_unit_test(test_consume_below_half_window_sends_no_window_update),
+      cmocka_unit_test(test_expected_bytes_are_sent_without_prompting),
+      cmocka_unit_test(test_a_stream_without_a_length_voids_the_promise),
       cmocka_unit_test(test_rst_stream_codes_map_to_net_errors),
       cmocka_unit_test(test_rst_no_error_after_headers_is_ok),
       cmocka_unit_test(test_rst_http_1_1_required_fails_whole_session),
