@@ -119,6 +119,102 @@ static const char *const k_alpn_h1[] = {"http/1.1"};
 /* TCP-connects to 127.0.0.1:port, then runs a TLS handshake for `host`.
  * Returns the handshake result; *out gets the socket on success (else it is
  * freed). */
+/* A transport that forwards to a real TCP socket and notes, at each read,
+ * the promise TLS made it (stream_socket_expect) and the bytes read so far,
+ * to check the promise against what the server sent afterwards. */
+typedef struct spy_sample {
+  uint64_t promise, read_before;
+} spy_sample;
+
+typedef struct spy_sock {
+  stream_socket base;
+  stream_socket *inner;
+  uint64_t promise, bytes_read;
+  spy_sample samples[4096];
+  size_t nsamples;
+} spy_sock;
+
+static spy_sock *spy_of(const stream_socket *s) { return (spy_sock *)s; }
+
+static int spy_count(spy_sock *sp, int rc) {
+  if (rc > 0) {
+    sp->bytes_read += (uint64_t)rc;
+    sp->promise = sp->promise > (uint64_t)rc ? sp->promise - (uint64_t)rc : 0;
+  }
+  return rc;
+}
+
+static int spy_read(stream_socket *s, uint8_t *buf, size_t len, socket_io_fn cb, void *ud) {
+  return CRONC_ERR_NOT_IMPLEMENTED; /* TLS reads with read_if_ready */
+}
+
+static int spy_read_if_ready(stream_socket *s, uint8_t *buf, size_t len, socket_io_fn cb,
+                             void *ud) {
+  spy_sock *sp = spy_of(s);
+  if (sp->promise > 0 && sp->nsamples < 4096)
+    sp->samples[sp->nsamples++] = (spy_sample){sp->promise, sp->bytes_read};
+  return spy_count(sp, stream_socket_read_if_ready(sp->inner, buf, len, cb, ud));
+}
+
+static void spy_cancel(stream_socket *s) { stream_socket_cancel_read_if_ready(spy_of(s)->inner); }
+
+static int spy_writev(stream_socket *s, const socket_iovec *iov, size_t n, socket_io_fn cb,
+                      void *ud) {
+  return stream_socket_writev(spy_of(s)->inner, iov, n, cb, ud);
+}
+
+static void spy_disconnect(stream_socket *s) { stream_socket_disconnect(spy_of(s)->inner); }
+
+static void spy_free(stream_socket *s) {
+  stream_socket_free(spy_of(s)->inner);
+  spy_of(s)->inner = NULL; /* the spy itself belongs to the test */
+}
+
+static bool spy_is_connected(const stream_socket *s) {
+  return stream_socket_is_connected(spy_of(s)->inner);
+}
+
+static bool spy_idle(const stream_socket *s) {
+  return stream_socket_is_connected_and_idle(spy_of(s)->inner);
+}
+
+static bool spy_used(const stream_socket *s) {
+  return stream_socket_was_ever_used(spy_of(s)->inner);
+}
+
+static int spy_peer(const stream_socket *s, struct sockaddr_storage *out) {
+  return stream_socket_peer_address(spy_of(s)->inner, out);
+}
+
+static void spy_info(const stream_socket *s, socket_connection_info *out) {
+  stream_socket_connection_info(spy_of(s)->inner, out);
+}
+
+static const char *spy_alpn(const stream_socket *s) { return ""; }
+
+static void spy_expect(stream_socket *s, uint64_t bytes) { spy_of(s)->promise = bytes; }
+
+static const stream_socket_vtable spy_vt = {
+    .name = "spy",
+    .read = spy_read,
+    .read_if_ready = spy_read_if_ready,
+    .cancel_read_if_ready = spy_cancel,
+    .writev = spy_writev,
+    .disconnect = spy_disconnect,
+    .free = spy_free,
+    .is_connected = spy_is_connected,
+    .is_connected_and_idle = spy_idle,
+    .was_ever_used = spy_used,
+    .peer_address = spy_peer,
+    .local_address = spy_peer,
+    .connection_info = spy_info,
+    .alpn = spy_alpn,
+    .expect = spy_expect,
+};
+
+/* When set, the next tls_connect() puts this spy between TLS and TCP. */
+static spy_sock *g_spy;
+
 static int tls_connect(fixture *f, tls_context *ctx, uint16_t port, const char *host,
                        const char *const *alpn, size_t alpn_count, stream_socket **out) {
   *out = NULL;
@@ -132,8 +228,15 @@ static int tls_connect(fixture *f, tls_context *ctx, uint16_t port, const char *
   if (c.result != 0)
     return c.result;
   tls_socket_params p = {.host = host, .port = port, .alpn = alpn, .alpn_count = alpn_count};
+  stream_socket *transport = c.sock;
+  if (g_spy) {
+    g_spy->base.vt = &spy_vt;
+    g_spy->inner = c.sock;
+    transport = &g_spy->base;
+    g_spy = NULL;
+  }
   stream_socket *s;
-  assert_int_equal(tls_socket_new(ctx, c.sock, &p, &s), 0);
+  assert_int_equal(tls_socket_new(ctx, transport, &p, &s), 0);
   io_result h = {0};
   int rc = tls_socket_connect(s, on_io, &h);
   if (rc == CRONC_ERR_IO_PENDING) {
@@ -762,6 +865,52 @@ static void test_one_read_takes_every_record_already_here(void **state) {
   tls_context_free(ctx);
 }
 
+/* A plaintext promise reaches TCP as a ciphertext promise the server keeps:
+ * at every transport read, what was promised is at most what the server
+ * sent after that point. */
+static void test_promise_reaches_the_transport_within_what_follows(void **state) {
+  fixture *f = *state;
+  time_t now = time(NULL);
+  own_server o;
+  own_server_start_sending(&o, now - 3600, now + 86400, 200);
+  tls_context *ctx = new_ctx(o.ca_path, true);
+  spy_sock *spy = calloc(1, sizeof(*spy));
+  assert_non_null(spy);
+  g_spy = spy;
+  stream_socket *s;
+  assert_int_equal(tls_connect(f, ctx, o.port, "localhost", NULL, 0, &s), CRONC_OK);
+  const uint64_t body = 200 * 1000;
+  stream_socket_expect(s, body);
+  uint8_t buf[4096];
+  uint64_t got = 0;
+  for (;;) {
+    io_result r = {0};
+    int rc = stream_socket_read(s, buf, sizeof buf, on_io, &r);
+    if (rc == CRONC_ERR_IO_PENDING) {
+      assert_true(test_loop_run_until(&f->loop, &r.done, 5000));
+      rc = r.result;
+    }
+    assert_true(rc >= 0);
+    if (rc == 0)
+      break;
+    for (int i = 0; i < rc; i++)
+      assert_int_equal(buf[i], (uint8_t)('a' + (got + (uint64_t)i) / 1000));
+    got += (uint64_t)rc;
+  }
+  assert_int_equal(got, body);
+  uint64_t sent = spy->bytes_read; /* everything the server sent, to close_notify */
+  assert_true(spy->nsamples > 0);
+  for (size_t i = 0; i < spy->nsamples; i++) {
+    assert_true(spy->samples[i].promise <= sent - spy->samples[i].read_before);
+    assert_true(spy->samples[i].promise < body);
+  }
+  stream_socket_free(s);
+  test_loop_run_for(&f->loop, 10);
+  free(spy);
+  own_server_stop(&o);
+  tls_context_free(ctx);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -787,6 +936,7 @@ int main(void) {
       T(test_wrong_host_name_is_common_name_invalid),
       T(test_wrong_name_and_expired_reports_name_first),
       T(test_one_read_takes_every_record_already_here),
+      T(test_promise_reaches_the_transport_within_what_follows),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
