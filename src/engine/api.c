@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include "cronc/cronc.h"
+#include "base/alloc.h"
 #include "engine/api_internal.h"
 #include "engine/api_shared.h"
 #include "engine/engine.h"
@@ -102,7 +103,6 @@ struct cronc_request {
   cronc_metrics metrics;
   int64_t start_ticks;
   cronc_header *ri_headers;
-  char *ri_arena;
   char *alt_service;
   /* The protocol, copied: a cache transaction's string dies with it, and
    * the response info outlives the transaction (terminal callbacks). */
@@ -111,7 +111,7 @@ struct cronc_request {
   size_t n_chain;
   /* The failure, for cronc_request_get_error (set before on_failed). */
   cronc_error_info err;
-  char err_msg[600];
+  char *err_msg; /* on failure: "net::ERR_..." or the upload's message */
   atomic_bool has_err;
 };
 
@@ -131,8 +131,8 @@ static void rq_unref(void *arg) {
   content_decoder_free(r->dec);
   free(r->cbuf);
   free(r->ri_headers);
-  free(r->ri_arena);
   free(r->alt_service);
+  free(r->err_msg);
   for (size_t i = 0; i < r->n_chain; i++)
     free(r->chain[i]);
   free(r->chain);
@@ -310,20 +310,18 @@ static void drop_txn(cronc_request *r) {
 static int fill_response_info(cronc_request *r) {
   const h1_headers *h = r->txn->vt->response_headers(r->txn);
   free(r->ri_headers);
-  free(r->ri_arena);
   r->ri_headers = NULL;
-  r->ri_arena = NULL;
   size_t n = h1_headers_count(h), bytes = 0, it = 0;
   const char *name, *value;
   size_t nl, vl, rl = 0;
   const char *reason = h1_headers_reason(h, &rl);
   while (h1_headers_next(h, &it, &name, &nl, &value, &vl))
     bytes += nl + vl + 2;
-  r->ri_headers = calloc(n ? n : 1, sizeof *r->ri_headers);
-  r->ri_arena = malloc(bytes + rl + 1);
-  if (!r->ri_headers || !r->ri_arena)
+  /* One block: the header array, then the strings it points to. */
+  r->ri_headers = malloc(n * sizeof *r->ri_headers + bytes + rl + 1);
+  if (!r->ri_headers)
     return CRONC_ERR_OUT_OF_MEMORY;
-  char *p = r->ri_arena;
+  char *p = (char *)(r->ri_headers + n);
   memcpy(p, reason, rl);
   p[rl] = '\0';
   r->ri.http_status_text = p;
@@ -352,7 +350,9 @@ static int fill_response_info(cronc_request *r) {
   r->ri.quic_broken = ti.quic_broken;
   r->ri.job_winner = (cronc_job_winner)ti.winner;
   free(r->alt_service);
-  r->alt_service = strdup(ti.alternative_service ? ti.alternative_service : "");
+  r->alt_service = NULL; /* most responses came without one: no copy */
+  if (ti.alternative_service && ti.alternative_service[0])
+    r->alt_service = strdup(ti.alternative_service);
   r->ri.alternative_service = r->alt_service ? r->alt_service : "";
   fill_metrics(r);
   update_bytes(r);
@@ -429,17 +429,18 @@ static void finish(cronc_request *r, int rv) {
     rv = CRONC_ERR_ABORTED;
   const char *upload_error = r->upload ? api_upload_error(r->upload) : NULL;
   if (rv != CRONC_OK && rv != CRONC_ERR_ABORTED) {
+    free(r->err_msg);
     if (upload_error) {
       rv = CRONC_ERR_FAILED;
-      snprintf(r->err_msg, sizeof r->err_msg, "%s", upload_error);
-    } else {
-      snprintf(r->err_msg, sizeof r->err_msg, "net::%s", cronc_error_name(rv));
+      r->err_msg = strdup(upload_error);
+    } else if (asprintf(&r->err_msg, "net::%s", cronc_error_name(rv)) < 0) {
+      r->err_msg = NULL;
     }
     http_transaction_info ti = {0};
     if (r->txn)
       r->txn->vt->get_info(r->txn, &ti);
     r->err = (cronc_error_info){rv, (int)ti.quic_error, upload_error ? false : retryable(rv),
-                                upload_error != NULL, r->err_msg};
+                                upload_error != NULL, r->err_msg ? r->err_msg : "net::ERR_FAILED"};
     atomic_store(&r->has_err, true);
   }
   cronc_finished_reason reason = rv == CRONC_OK            ? CRONC_FINISHED_SUCCEEDED
@@ -822,7 +823,8 @@ CRONC_EXPORT int cronc_request_new(cronc_engine *ce, const char *url_s,
   pthread_mutex_unlock(&ce->mu);
   if (!alive)
     return CRONC_ERR_CONTEXT_SHUT_DOWN;
-  cronc_request *r = calloc(1, sizeof *r);
+  _Static_assert(sizeof(cronc_request) <= BASE_TCACHE_MAX, "per-request object: see base/alloc.h");
+  cronc_request *r = base_zalloc(sizeof *r);
   if (!r)
     return CRONC_ERR_OUT_OF_MEMORY;
   atomic_init(&r->refs, 1);

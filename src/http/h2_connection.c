@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "cronc/cronc.h"
 #include "http/body_queue.h"
 #include "http/h2_session.h"
@@ -547,8 +548,11 @@ static int hs_send_request(http_stream *b, const http_request_info *req, http_io
     return CRONC_ERR_CONNECTION_CLOSED;
   const url *u = req->url;
   size_t n = req->headers ? h1_headers_count(req->headers) : 0;
-  h2_header *hv = n ? calloc(n, sizeof *hv) : NULL;
-  if (n && !hv)
+  /* The session copies the request into one block of its own, so the
+   * header array and path are temporary: on the stack when they fit. */
+  h2_header hv_small[16];
+  h2_header *hv = n <= 16 ? hv_small : malloc(n * sizeof *hv);
+  if (!hv)
     return CRONC_ERR_OUT_OF_MEMORY;
   size_t it = 0, i = 0;
   const char *name, *value;
@@ -576,9 +580,11 @@ static int hs_send_request(http_stream *b, const http_request_info *req, http_io
     alen += sizeof digits - d;
   }
   size_t plen = strlen(u->path) + (u->query ? strlen(u->query) + 1 : 0);
-  char *path = malloc(plen + 1);
+  char path_small[512];
+  char *path = plen < sizeof path_small ? path_small : malloc(plen + 1);
   if (!path) {
-    free(hv);
+    if (hv != hv_small)
+      free(hv);
     return CRONC_ERR_OUT_OF_MEMORY;
   }
   strcpy(path, u->path);
@@ -605,8 +611,10 @@ static int hs_send_request(http_stream *b, const http_request_info *req, http_io
   h2_stream_callbacks scb = {st_on_headers, st_on_data, NULL, st_on_close,
                              req->body_len || req->upload ? st_read_body : NULL};
   int rv = h2_session_submit(c->session, &r, &scb, s, &s->h2);
-  free(hv);
-  free(path);
+  if (hv != hv_small)
+    free(hv);
+  if (path != path_small)
+    free(path);
   if (rv != CRONC_OK)
     return rv;
   s->submitted = true;
@@ -749,7 +757,7 @@ bool h2_conn_is_usable(const h2_conn *c) {
 http_stream *h2_conn_new_stream(h2_conn *c) {
   if (!h2_conn_is_usable(c))
     return NULL;
-  h2_http_stream *s = calloc(1, sizeof *s);
+  h2_http_stream *s = base_zalloc(sizeof *s);
   if (!s)
     return NULL;
   s->base.vt = &h2_stream_vt;

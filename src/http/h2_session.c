@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/strbuf.h"
 #include "cronc/cronc.h"
 
@@ -1211,7 +1212,7 @@ int h2_session_submit(h2_session *s, const h2_request *req, const h2_stream_call
       return CRONC_ERR_INVALID_ARGUMENT;
   if (s->error || s->going_away)
     return CRONC_ERR_CONNECTION_CLOSED;
-  h2_stream *st = calloc(1, sizeof(*st));
+  h2_stream *st = base_zalloc(sizeof(*st));
   if (!st)
     return CRONC_ERR_OUT_OF_MEMORY;
   st->s = s;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/strbuf.h"
 #include "cronc/cronc.h"
 #include "http/server_properties.h"
@@ -63,8 +64,8 @@ struct network_transaction {
   http_request_info req_no_alt; /* *req with alternative services off */
   bool retried_421;
   altsvc_service quic_error_alt; /* retried without it after a QUIC error */
-  char alt_used[URL_MAX_HOST + 16];
-  uint64_t quic_error;                /* of the stream that failed, for the error details */
+  char *alt_used;                /* "h3 host:port" when an alternative served; NULL otherwise */
+  uint64_t quic_error;           /* of the stream that failed, for the error details */
   int64_t sent_bytes, received_bytes; /* of the streams already released */
 
   ntx_timing timing;
@@ -90,7 +91,8 @@ const char *ntx_state_name(int state) {
 static const http_transaction_vtable ntx_vt;
 
 network_transaction *ntx_new(http_stream_factory *factory, netlog *nl, const ntx_delegate *d) {
-  network_transaction *t = calloc(1, sizeof *t);
+  _Static_assert(sizeof(network_transaction) <= BASE_TCACHE_MAX, "see base/alloc.h");
+  network_transaction *t = base_zalloc(sizeof *t);
   if (!t)
     return NULL;
   t->base.vt = &ntx_vt;
@@ -143,6 +145,7 @@ void ntx_free(network_transaction *t) {
   }
   /* A stream not read to its end cannot hand its connection back. */
   reset_stream(t, !t->body_done);
+  free(t->alt_used);
   free(t);
 }
 
@@ -429,8 +432,10 @@ static int do_read_headers_complete(network_transaction *t, int rv) {
   t->zero_rtt = t->stream->vt->used_zero_rtt && t->stream->vt->used_zero_rtt(t->stream);
   if (served_by_alternative(t)) {
     const altsvc_service *a = &t->report.alt;
-    snprintf(t->alt_used, sizeof t->alt_used, "%s %s:%u",
-             a->protocol == ALTSVC_PROTO_QUIC ? "h3" : "h2", a->host, (unsigned)a->port);
+    free(t->alt_used);
+    if (asprintf(&t->alt_used, "%s %s:%u", a->protocol == ALTSVC_PROTO_QUIC ? "h3" : "h2", a->host,
+                 (unsigned)a->port) < 0)
+      t->alt_used = NULL; /* only a report is lost */
   }
   if (t->quic_error_alt.protocol != ALTSVC_PROTO_UNKNOWN && t->alt.props) {
     /* The retry without alternative services worked: the alternative is

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "cronc/cronc.h"
 #include "http/h1_stream.h"
 #include "http/h2_connection.h"
@@ -712,7 +713,7 @@ static int start_job(stream_factory *f, const http_request_info *req, const char
   const url *u = req->url;
   if (alt_host && strlen(alt_host) > URL_MAX_HOST)
     return CRONC_ERR_INVALID_ARGUMENT;
-  sf_job *j = calloc(1, sizeof *j);
+  sf_job *j = base_zalloc(sizeof *j);
   if (!j)
     return CRONC_ERR_OUT_OF_MEMORY;
   j->f = f;
