@@ -53,7 +53,7 @@ typedef struct server {
 static uint8_t pattern(uint64_t i) { return (uint8_t)(i * 7 + 3); }
 
 static bool send_all(int fd, uint64_t from, size_t len, unsigned pace_us) {
-  uint8_t buf[16 * KIB];
+  static _Thread_local uint8_t buf[128 * KIB]; /* one send per paced step */
   uint64_t start = from;
   while (len > 0) {
     if (pace_us && from > start && (from - start) % (128 * KIB) == 0)
@@ -232,43 +232,40 @@ static void check_within_promise(tcp_socket *t, const reading *rd, int lowat, vo
   assert_true(lowat == 1 || (uint64_t)lowat <= left);
 }
 
-static void test_bulk_flow_under_a_promise_raises_the_mark_within_it(void **state) {
-  fixture *f = *state;
-  const uint64_t body = 4 * 1024 * KIB;
-  server sv = {.parts = {body}, .nparts = 1, .pace_us = 2000};
+#define PACED_BODY (4 * 1024 * KIB)
+
+/* A 4 MiB body from a paced sender, read with a promise (0: none); the mark
+ * is checked against the promise at every wait. After the body, one more
+ * read waits for the server's close, with nothing promised. */
+static reading paced_download(fixture *f, uint64_t promise) {
+  server sv = {.parts = {PACED_BODY}, .nparts = 1, .pace_us = 2000};
   server_start(&sv);
   tcp_socket *t = connect_to(f, sv.port);
   stream_socket *s = tcp_socket_stream(t);
-  stream_socket_expect(s, body);
+  stream_socket_expect(s, promise);
   reading rd = {0};
-  uint64_t promise = body;
-  assert_int_equal(read_upto(f, t, &rd, body, check_within_promise, &promise), 1);
-  assert_int_equal(rd.total, body);
-  assert_int_equal(rd.max_lowat, 256 * KIB);
+  assert_int_equal(read_upto(f, t, &rd, PACED_BODY, check_within_promise, &promise), 1);
   send_byte(f, s);
-  reading end = {.total = body};
-  assert_int_equal(read_upto(f, t, &end, body + 1, NULL, NULL), 0); /* EOF */
-  assert_int_equal(tcp_socket_rcvlowat(t), 1); /* nothing was promised for that wait */
+  reading end = {.total = PACED_BODY};
+  assert_int_equal(read_upto(f, t, &end, PACED_BODY + 1, NULL, NULL), 0); /* EOF */
+  assert_int_equal(tcp_socket_rcvlowat(t), 1);
   stream_socket_free(s);
   server_join(&sv);
   assert_true(sv.ok);
+  return rd;
+}
+
+static void test_bulk_flow_under_a_promise_raises_the_mark_within_it(void **state) {
+  reading rd = paced_download(*state, PACED_BODY);
+  assert_int_equal(rd.total, PACED_BODY);
+  assert_int_equal(rd.max_lowat, 256 * KIB);
 }
 
 static void test_without_a_promise_the_mark_stays_one(void **state) {
-  fixture *f = *state;
-  const uint64_t body = 4 * 1024 * KIB;
-  server sv = {.parts = {body}, .nparts = 1, .pace_us = 2000};
-  server_start(&sv);
-  tcp_socket *t = connect_to(f, sv.port);
-  stream_socket *s = tcp_socket_stream(t);
-  reading rd = {0};
-  assert_int_equal(read_upto(f, t, &rd, body, NULL, NULL), 1);
+  reading rd = paced_download(*state, 0);
+  assert_int_equal(rd.total, PACED_BODY);
   assert_int_equal(rd.max_lowat, 1);
   assert_true(rd.waits > 0);
-  send_byte(f, s);
-  stream_socket_free(s);
-  server_join(&sv);
-  assert_true(sv.ok);
 }
 
 /* The sender sends 1 MiB, then 256 KiB, then a last 1000 bytes, each after
