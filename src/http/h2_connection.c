@@ -618,6 +618,8 @@ static int hs_send_request(http_stream *b, const http_request_info *req, http_io
   if (rv != CRONC_OK)
     return rv;
   s->submitted = true;
+  /* A reply awaiting its headers voids the connection's promise of bulk. */
+  stream_socket_expect(c->sock, 0);
   conn_pump_soon(c);
   /* The request is queued on the session: HTTP/2 sends are not awaited
    * (Chromium's SpdyHttpStream completes once the frames are buffered). */

@@ -164,7 +164,14 @@ static void count_read(tcp_socket *s, size_t n) {
   s->expect = s->expect > n ? s->expect - n : 0;
 }
 
-static void tcp_expect(stream_socket *ss, uint64_t bytes) { from_stream(ss)->expect = bytes; }
+/* A smaller promise during a wait lowers the mark at once (a new h2 stream
+ * awaiting its headers must not wait behind another's bulk). */
+static void tcp_expect(stream_socket *ss, uint64_t bytes) {
+  tcp_socket *s = from_stream(ss);
+  s->expect = bytes;
+  if (s->connected && s->read_cb && s->lowat > 1 && bytes < (uint64_t)s->lowat)
+    set_lowat(s, bytes >= TCP_LOWAT_MIN ? (int)bytes : 1);
+}
 
 int tcp_socket_rcvlowat(const tcp_socket *s) { return s->lowat; }
 

@@ -100,6 +100,14 @@ static void on_written(int result, void *ud);
 
 static ssize_t pull_result(tls_socket *s, int rc);
 
+/* The promise in ciphertext still to come from the transport: at least the
+ * promised plaintext not yet decrypted or read ahead, less one record that
+ * may be half read inside GnuTLS (records only add bytes to plaintext). */
+static uint64_t transport_share(tls_socket *s) {
+  uint64_t held = gnutls_record_check_pending(s->session) + s->ra_len + TLS_RECORD_SLACK;
+  return s->expect > held ? s->expect - held : 0;
+}
+
 static ssize_t pull(gnutls_transport_ptr_t p, void *buf, size_t len) {
   tls_socket *s = p;
   if (s->transport_error) {
@@ -111,11 +119,7 @@ static ssize_t pull(gnutls_transport_ptr_t p, void *buf, size_t len) {
     return -1;
   }
   if (s->ra_len == 0) {
-    /* The promise in ciphertext still to come from the transport: at least
-     * the promised plaintext not yet decrypted, less one record that may be
-     * half read inside GnuTLS (records only add bytes to the plaintext). */
-    uint64_t held = gnutls_record_check_pending(s->session) + TLS_RECORD_SLACK;
-    stream_socket_expect(s->transport, s->expect > held ? s->expect - held : 0);
+    stream_socket_expect(s->transport, transport_share(s));
     int n = stream_socket_read_if_ready(s->transport, s->ra, TLS_READ_AHEAD, on_readable, s);
     if (n > 0) {
       s->ra_pos = 0;
@@ -735,8 +739,14 @@ static void tls_connection_info(const stream_socket *ss, socket_connection_info 
 
 static const char *tls_alpn(const stream_socket *ss) { return from_stream(ss)->alpn; }
 
-/* Kept in plaintext; pull() hands the transport its ciphertext share. */
-static void tls_expect(stream_socket *ss, uint64_t bytes) { from_stream(ss)->expect = bytes; }
+/* Kept in plaintext; the transport gets its ciphertext share now (a smaller
+ * promise may end a wait at once) and again at each of its reads. */
+static void tls_expect(stream_socket *ss, uint64_t bytes) {
+  tls_socket *s = from_stream(ss);
+  s->expect = bytes;
+  if (s->state == TLS_CONNECTED)
+    stream_socket_expect(s->transport, transport_share(s));
+}
 
 unsigned tls_socket_cert_status(const stream_socket *ss) {
   return tls_socket_is_tls(ss) ? from_stream(ss)->cert_status : 0;
