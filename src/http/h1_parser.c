@@ -435,8 +435,7 @@ static bool keep_alive(const h1_headers *h) {
   return h->http_minor != 0;
 }
 
-/* 1*DIGIT within int64, else -1. */
-static int64_t parse_content_length(const char *s, size_t n) {
+int64_t h1_parse_content_length(const char *s, size_t n) {
   if (n == 0)
     return -1;
   int64_t v = 0;
@@ -492,7 +491,7 @@ static int end_of_head(h1_parser *p, h1_event *ev) {
       }
     }
     if (first)
-      content_length = parse_content_length(first, first_len);
+      content_length = h1_parse_content_length(first, first_len);
   }
   if (fields_differ(h, "content-disposition"))
     return fail(p, CRONC_ERR_RESPONSE_HEADERS_MULTIPLE_CONTENT_DISPOSITION,

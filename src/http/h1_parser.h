@@ -216,6 +216,9 @@ bool h1_parser_is_upgraded(const h1_parser *p);
 h1_body_kind h1_parser_body_kind(const h1_parser *p);
 /* The Content-Length in force, or -1 (chunked, close-delimited, no body). */
 int64_t h1_parser_content_length(const h1_parser *p);
+/* One Content-Length value: 1*DIGIT within int64, else -1 (also used for
+ * HTTP/2 responses). */
+int64_t h1_parse_content_length(const char *s, size_t n);
 /* Body bytes delivered so far for this response (framing excluded). */
 uint64_t h1_parser_body_bytes(const h1_parser *p);
 /* After the final head: may the connection carry another request once this

@@ -16,6 +16,7 @@
 #include "base/alloc.h"
 #include "base/strbuf.h"
 #include "cronc/cronc.h"
+#include "http/h1_parser.h"
 
 /* Output batching: small frames are copied into one buffer so a batch is a
  * few large slices; DATA payloads are never copied (NO_COPY). */
@@ -495,19 +496,6 @@ static int cb_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
   return 0;
 }
 
-/* A Content-Length value of digits only, or -1. */
-static int64_t parse_length(nghttp2_vec v) {
-  if (v.len == 0 || v.len > 18)
-    return -1;
-  int64_t n = 0;
-  for (size_t i = 0; i < v.len; i++) {
-    if (v.base[i] < '0' || v.base[i] > '9')
-      return -1;
-    n = n * 10 + (v.base[i] - '0');
-  }
-  return n;
-}
-
 static int cb_header(nghttp2_session *ng, const nghttp2_frame *frame, nghttp2_rcbuf *name,
                      nghttp2_rcbuf *value, uint8_t flags, void *ud) {
   h2_session *s = ud;
@@ -536,7 +524,8 @@ static int cb_header(nghttp2_session *ng, const nghttp2_frame *frame, nghttp2_rc
     return 0; /* other pseudo headers are validated by nghttp2 and dropped */
   }
   if (n.len == 14 && memcmp(n.base, "content-length", 14) == 0 && st->cur_status >= 200)
-    st->body_left = st->body_left == -1 ? parse_length(v) : -2; /* twice: no promise */
+    st->body_left = st->body_left == -1 ? h1_parse_content_length((const char *)v.base, v.len)
+                                        : -2; /* twice: no promise */
   if (st->hdr_n + 2 > st->hdr_cap) {
     size_t cap = st->hdr_cap ? st->hdr_cap * 2 : 32;
     nghttp2_rcbuf **h = realloc(st->hdrs, cap * sizeof(*h));
