@@ -618,8 +618,9 @@ static int hs_send_request(http_stream *b, const http_request_info *req, http_io
   if (rv != CRONC_OK)
     return rv;
   s->submitted = true;
-  /* A reply awaiting its headers voids the connection's promise of bulk. */
-  stream_socket_expect(c->sock, 0);
+  /* The promise made for the pending read changes: a reply awaiting its
+   * headers voids it (a queued stream, not yet sent, does not). */
+  stream_socket_expect(c->sock, h2_session_expected_bytes(c->session));
   conn_pump_soon(c);
   /* The request is queued on the session: HTTP/2 sends are not awaited
    * (Chromium's SpdyHttpStream completes once the frames are buffered). */
